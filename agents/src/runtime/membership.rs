@@ -1,0 +1,107 @@
+//! Registration and heartbeats: how the orchestrator knows this process is alive, what it can
+//! run, and which of its work must stop.
+
+use super::retry::{Backoff, FailureLog, sleep_unless, status_kind};
+use super::{Agent, RPC_TIMEOUT};
+use crate::AgentError;
+use chiffon_proto::v1::{HeartbeatRequest, RegisterAgentRequest};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Codes that retrying cannot fix: the orchestrator understood the request and refuses it.
+const FATAL_CODES: &[tonic::Code] = &[
+    tonic::Code::InvalidArgument,
+    tonic::Code::PermissionDenied,
+    tonic::Code::Unauthenticated,
+    tonic::Code::Unimplemented,
+];
+
+/// `request` with the agent's standard deadline.
+pub(super) fn with_deadline<T>(message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.set_timeout(RPC_TIMEOUT);
+    request
+}
+
+impl Agent {
+    /// Registers this process with its catalog, retrying while the orchestrator is unreachable.
+    /// Returns the heartbeat interval to use, or `None` when stopped first.
+    pub(super) async fn register(&self) -> Result<Option<Duration>, AgentError> {
+        let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
+        let mut failures = FailureLog::new("registering with the orchestrator");
+        loop {
+            let playbooks = self.executor.catalog();
+            let playbook_count = playbooks.len();
+            let request = RegisterAgentRequest {
+                agent_id: self.config.agent_id.clone(),
+                kind: self.config.kind.into(),
+                hostname: self.config.hostname.clone(),
+                version: self.config.version.clone(),
+                instance_id: self.instance_id.clone(),
+                playbooks,
+            };
+            match self
+                .client
+                .clone()
+                .register_agent(with_deadline(request))
+                .await
+            {
+                Ok(response) => {
+                    failures.succeeded();
+                    let interval = response
+                        .into_inner()
+                        .heartbeat_interval
+                        .and_then(|d| Duration::try_from(d).ok())
+                        .filter(|d| !d.is_zero())
+                        .unwrap_or(self.config.heartbeat_interval);
+                    tracing::info!(playbook_count, heartbeat = ?interval, "registered with the orchestrator");
+                    return Ok(Some(interval));
+                }
+                Err(status) if FATAL_CODES.contains(&status.code()) => {
+                    return Err(AgentError::Rejected {
+                        agent_id: self.config.agent_id.clone(),
+                        code: status.code(),
+                        message: status.message().to_owned(),
+                    });
+                }
+                Err(status) => failures.failed(status_kind(&status), &status),
+            }
+            if !sleep_unless(backoff.next(), &self.stop).await {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Heartbeats every `interval` until the agent stops. Registers again when the orchestrator
+    /// no longer knows this process, and stops the work it names.
+    pub(super) async fn heartbeat_loop(self: Arc<Self>, mut interval: Duration) {
+        let mut failures = FailureLog::new("sending a heartbeat");
+        while sleep_unless(interval, &self.stop).await {
+            let request = HeartbeatRequest {
+                agent_id: self.config.agent_id.clone(),
+                instance_id: self.instance_id.clone(),
+                running_work_ids: self.running_work_ids(),
+            };
+            match self.client.clone().heartbeat(with_deadline(request)).await {
+                Ok(response) => {
+                    failures.succeeded();
+                    for work_id in response.into_inner().stop_work_ids {
+                        self.stop_work(&work_id, "the orchestrator asked to stop it");
+                    }
+                }
+                Err(status) if status.code() == tonic::Code::NotFound => {
+                    failures.succeeded();
+                    tracing::info!(
+                        "the orchestrator does not know this process; registering again"
+                    );
+                    match self.register().await {
+                        Ok(Some(new_interval)) => interval = new_interval,
+                        Ok(None) => return,
+                        Err(error) => return self.fail(error),
+                    }
+                }
+                Err(status) => failures.failed(status_kind(&status), &status),
+            }
+        }
+    }
+}

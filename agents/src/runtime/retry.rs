@@ -1,0 +1,142 @@
+//! Waiting between attempts, and logging failures once rather than on every attempt.
+
+use std::fmt::Display;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Exponential backoff between `min` and `max`.
+#[derive(Debug, Clone)]
+pub(crate) struct Backoff {
+    min: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    /// Starts at `min`, doubles on every [`Backoff::next`], never exceeds `max`.
+    pub(crate) fn new(min: Duration, max: Duration) -> Self {
+        Self {
+            min,
+            max,
+            next: min,
+        }
+    }
+
+    /// The delay to wait now; the following one is twice as long.
+    pub(crate) fn next(&mut self) -> Duration {
+        let delay = self.next;
+        self.next = (self.next * 2).min(self.max);
+        delay
+    }
+
+    /// Back to the shortest delay, after a success.
+    pub(crate) fn reset(&mut self) {
+        self.next = self.min;
+    }
+}
+
+/// Sleeps for `delay`; false if `stop` fired first.
+pub(crate) async fn sleep_unless(delay: Duration, stop: &CancellationToken) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(delay) => true,
+        () = stop.cancelled() => false,
+    }
+}
+
+/// Logs a repeating failure once per kind (e.g. per gRPC status code) at warning level and the
+/// repeats at debug level, so an orchestrator that is down for an hour does not flood the log.
+#[derive(Debug)]
+pub(crate) struct FailureLog {
+    what: &'static str,
+    last_kind: Option<String>,
+}
+
+impl FailureLog {
+    /// A log for attempts at `what`, e.g. "registering with the orchestrator".
+    pub(crate) fn new(what: &'static str) -> Self {
+        Self {
+            what,
+            last_kind: None,
+        }
+    }
+
+    /// Records a failed attempt of the given kind.
+    pub(crate) fn failed(&mut self, kind: impl Into<String>, error: &dyn Display) {
+        let kind = kind.into();
+        if self.last_kind.as_ref() == Some(&kind) {
+            tracing::debug!(%error, "{} failed again; retrying", self.what);
+        } else {
+            tracing::warn!(%error, "{} failed; retrying until it works", self.what);
+            self.last_kind = Some(kind);
+        }
+    }
+
+    /// Records a success, saying so if it ends a run of failures.
+    pub(crate) fn succeeded(&mut self) {
+        if self.last_kind.take().is_some() {
+            tracing::info!("{} works again", self.what);
+        }
+    }
+}
+
+/// The kind of a gRPC failure, for [`FailureLog`].
+pub(crate) fn status_kind(status: &tonic::Status) -> String {
+    format!("{:?}", status.code())
+}
+
+/// The kind of a bus failure, for [`FailureLog`]: the variant's name, taken from its `Debug`
+/// form so that new variants of the bus crate need no change here.
+pub(crate) fn bus_error_kind(error: &chiffon_bus::BusError) -> String {
+    format!("{error:?}")
+        .chars()
+        .take_while(|c| c.is_alphanumeric())
+        .collect()
+}
+
+/// True for bus errors that retrying cannot fix: the message or destination is wrong (a bug), or
+/// the bus was shut down.
+pub(crate) fn is_permanent(error: &chiffon_bus::BusError) -> bool {
+    use chiffon_bus::BusError;
+    matches!(
+        error,
+        BusError::WrongDestination { .. }
+            | BusError::InvalidMessage { .. }
+            | BusError::UnknownDestination { .. }
+            | BusError::InvalidUrl(_)
+            | BusError::Closed
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_maximum_and_resets() {
+        let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(5));
+        let delays: Vec<u64> = (0..5).map(|_| backoff.next().as_secs()).collect();
+        assert_eq!(delays, [1, 2, 4, 5, 5]);
+        backoff.reset();
+        assert_eq!(backoff.next(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn bus_errors_are_grouped_by_variant() {
+        let error = chiffon_bus::BusError::Unavailable {
+            address: "a".into(),
+            reason: "b".into(),
+        };
+        assert_eq!(bus_error_kind(&error), "Unavailable");
+        assert_eq!(bus_error_kind(&chiffon_bus::BusError::Closed), "Closed");
+        assert!(!is_permanent(&error));
+        assert!(is_permanent(&chiffon_bus::BusError::Closed));
+    }
+
+    #[tokio::test]
+    async fn sleeping_stops_early_when_told() {
+        let stop = CancellationToken::new();
+        stop.cancel();
+        assert!(!sleep_unless(Duration::from_secs(3600), &stop).await);
+        assert!(sleep_unless(Duration::ZERO, &CancellationToken::new()).await);
+    }
+}

@@ -1,0 +1,52 @@
+//! A playbook an agent advertised in its catalog; the planner chooses steps from these.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// One row of `catalog_playbooks`; `(agent_id, path)` is unique.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "catalog_playbooks")]
+pub struct Model {
+    /// Catalog entry id.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Agent that advertised it.
+    #[sea_orm(column_type = "String(StringLen::N(128))", unique_key = "agent_path")]
+    pub agent_id: String,
+    /// Path relative to the agent's catalog root.
+    #[sea_orm(unique_key = "agent_path")]
+    pub path: String,
+    /// Play name.
+    pub name: String,
+    /// JSON array of the host patterns the playbook targets.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub hosts: Json,
+    /// JSON array of its tags.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub tags: Json,
+    /// Description from the playbook's header, for the planner.
+    #[sea_orm(column_type = "Text")]
+    pub description: String,
+}
+
+/// Relations of a catalog entry.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    /// The agent that advertised it.
+    #[sea_orm(
+        belongs_to = "super::agent::Entity",
+        from = "Column::AgentId",
+        to = "super::agent::Column::Id",
+        on_update = "NoAction",
+        on_delete = "Cascade"
+    )]
+    Agent,
+}
+
+impl Related<super::agent::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Agent.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,30 @@
+//! Schema migrations of Chiffon's database, for PostgreSQL and SQLite alike.
+//!
+//! Migrations are written with sea-query builders only (no raw SQL) so that one definition
+//! yields the right DDL on both backends. They do not use `chiffon-entity`: a migration has to
+//! keep describing the schema as it was when it was written, while entities follow the code.
+//!
+//! Apply them with [`Migrator::up`](sea_orm_migration::MigratorTrait::up) on a connection:
+//!
+//! ```no_run
+//! use chiffon_migration::{Migrator, MigratorTrait};
+//! # async fn run(db: &sea_orm_migration::sea_orm::DatabaseConnection)
+//! #     -> Result<(), sea_orm_migration::DbErr> {
+//! Migrator::up(db, None).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_initial;
+
+/// Every migration of Chiffon's schema, in the order they apply.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_initial::Migration)]
+    }
+}

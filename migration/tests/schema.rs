@@ -1,0 +1,530 @@
+//! Applies the migrations to real SQLite and PostgreSQL databases and round-trips every entity
+//! through the resulting schema.
+//!
+//! The body, [`exercise`], is written once and run against both backends, because the point is
+//! that one schema definition behaves the same on both.
+//!
+//! PostgreSQL is reached at `CHIFFON_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); each run creates and drops its own database.
+
+use chiffon_entity::prelude::*;
+use chiffon_entity::{
+    AgentKind, AgentStatus, ApprovalDecision, PlanStatus, RequestStatus, RiskLevel, StepStatus,
+    agent, approval, catalog_playbook, event, plan, request, step,
+};
+use chiffon_migration::{Migrator, MigratorTrait, SchemaManager};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ConnectionTrait, Database, DatabaseConnection,
+    DbBackend, DbErr, EntityTrait, ModelTrait, PaginatorTrait, QueryOrder, QuerySelect, Set,
+    SqlErr, Statement,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+/// Every table the initial migration creates.
+const TABLES: [&str; 7] = [
+    "requests",
+    "plans",
+    "steps",
+    "approvals",
+    "agents",
+    "catalog_playbooks",
+    "events",
+];
+
+#[tokio::test]
+async fn sqlite_schema_round_trips() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A file rather than `:memory:` so the test runs the same way `chiffon dev` stores state.
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("chiffon.db").display()
+    );
+    let db = Database::connect(&url).await.expect("open sqlite");
+    exercise(&db).await;
+    db.close().await.expect("close sqlite");
+}
+
+#[tokio::test]
+async fn postgres_schema_round_trips() {
+    let scratch = ScratchPostgres::create().await;
+    let db = Database::connect(&scratch.url)
+        .await
+        .expect("connect to scratch database");
+    exercise(&db).await;
+    db.close().await.expect("close postgres");
+}
+
+/// The backend-independent test body.
+async fn exercise(db: &DatabaseConnection) {
+    Migrator::up(db, None).await.expect("migrate up");
+    assert!(
+        Migrator::get_pending_migrations(db)
+            .await
+            .expect("pending migrations")
+            .is_empty()
+    );
+    assert_tables(db, true).await;
+    assert_column_types(db).await;
+
+    round_trip_rows(db).await;
+    unique_constraints_hold(db).await;
+    cascades_follow_foreign_keys(db).await;
+
+    Migrator::down(db, None).await.expect("migrate down");
+    assert_tables(db, false).await;
+
+    Migrator::up(db, None).await.expect("migrate up again");
+    assert_tables(db, true).await;
+    assert_eq!(Request::find().count(db).await.expect("count"), 0);
+    // The re-created schema is usable, not just present.
+    Request::insert(new_request(Uuid::new_v4(), now()))
+        .exec(db)
+        .await
+        .expect("insert after re-migration");
+}
+
+async fn assert_tables(db: &DatabaseConnection, present: bool) {
+    let manager = SchemaManager::new(db);
+    for table in TABLES {
+        assert_eq!(
+            manager.has_table(table).await.expect("has_table"),
+            present,
+            "table {table} present"
+        );
+    }
+}
+
+/// The portable builders resolved to the intended native types on each backend.
+async fn assert_column_types(db: &DatabaseConnection) {
+    let backend = db.get_database_backend();
+    let expected: &[(&str, &str, &str, &str)] = &[
+        // (table, column, PostgreSQL type, SQLite declared type)
+        ("steps", "result", "bytea", "blob"),
+        ("events", "task_event", "bytea", "blob"),
+        ("steps", "extra_vars", "jsonb", "jsonb_text"),
+        (
+            "requests",
+            "created_at",
+            "timestamp with time zone",
+            "timestamp_with_timezone_text",
+        ),
+        ("steps", "work_id", "uuid", "uuid_text"),
+        ("events", "id", "bigint", "integer"),
+        ("steps", "status", "character varying", "varchar(32)"),
+    ];
+    for &(table, column, postgres, sqlite) in expected {
+        let (sql, want) = match backend {
+            DbBackend::Postgres => (
+                format!(
+                    "SELECT data_type AS ty FROM information_schema.columns \
+                     WHERE table_schema = current_schema() \
+                     AND table_name = '{table}' AND column_name = '{column}'"
+                ),
+                postgres,
+            ),
+            DbBackend::Sqlite => (
+                format!(
+                    "SELECT type AS ty FROM pragma_table_info('{table}') WHERE name = '{column}'"
+                ),
+                sqlite,
+            ),
+            other => panic!("unsupported backend {other:?}"),
+        };
+        let row = db
+            .query_one_raw(Statement::from_string(backend, sql))
+            .await
+            .expect("column type query")
+            .unwrap_or_else(|| panic!("{table}.{column} missing"));
+        let got: String = row.try_get("", "ty").expect("column type");
+        // SQLite reports some declared types upper-cased.
+        assert!(
+            got.eq_ignore_ascii_case(want),
+            "type of {table}.{column}: {got}, expected {want}"
+        );
+    }
+}
+
+/// Inserts one row of every entity, reads each back and compares it field for field.
+async fn round_trip_rows(db: &DatabaseConnection) {
+    let at = now();
+    let request_id = Uuid::new_v4();
+
+    let request = new_request(request_id, at)
+        .insert(db)
+        .await
+        .expect("request");
+    let request = request::ActiveModel {
+        status: Set(RequestStatus::Running),
+        finished_at: Set(Some(at + Duration::seconds(90))),
+        last_event_sequence: Set(2),
+        ..request.into()
+    }
+    .update(db)
+    .await
+    .expect("update request");
+    assert_eq!(
+        Request::find_by_id(request_id).one(db).await.expect("find"),
+        Some(request.clone())
+    );
+    // The stored value is the documented wire string, not the Rust variant name.
+    let status: Vec<String> = Request::find()
+        .select_only()
+        .column(request::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await
+        .expect("raw status");
+    assert_eq!(status, ["running"]);
+
+    let plan = plan::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        request_id: Set(request_id),
+        revision: Set(1),
+        status: Set(PlanStatus::Approved),
+        summary: Set("Deploy Uptime Kuma, then add the portals.".into()),
+        content_hash: Set("sha256:0f1e2d".into()),
+        feedback: Set(String::new()),
+        planner: Set("rules".into()),
+        created_at: Set(at),
+    };
+    let plan = plan.insert(db).await.expect("plan");
+    assert_eq!(
+        Plan::find_by_id(plan.id).one(db).await.expect("find"),
+        Some(plan.clone())
+    );
+
+    let step = step::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        plan_id: Set(plan.id),
+        request_id: Set(request_id),
+        position: Set(1),
+        title: Set("Configure monitors".into()),
+        rationale: Set("Kuma must know the existing portals.".into()),
+        agent_kind: Set(AgentKind::Desktop),
+        playbook: Set("playbooks/kuma-config.yml".into()),
+        custom_playbook_needed: Set(true),
+        depends_on: Set(json!([0])),
+        risk: Set(RiskLevel::High),
+        estimated_seconds: Set(5_000_000_000),
+        extra_vars: Set(json!({"portals": ["a", "b"], "nested": {"n": 1.5, "t": true}})),
+        status: Set(StepStatus::Failed),
+        attempt: Set(2),
+        work_id: Set(Some(Uuid::new_v4())),
+        agent_id: Set(Some("desktop-1".into())),
+        instance_id: Set(Some("inst-42".into())),
+        queued_at: Set(Some(at)),
+        started_at: Set(Some(at + Duration::milliseconds(1500))),
+        finished_at: Set(Some(at + Duration::seconds(30))),
+        exit_code: Set(Some(2)),
+        error: Set(Some("unreachable: kuma.lan".into())),
+        // Includes bytes that are not valid UTF-8 and a NUL, as protobuf output may.
+        result: Set(Some(vec![
+            0x08, 0x00, 0xff, 0xfe, 0x12, 0x03, b'a', b'b', b'c',
+        ])),
+    };
+    let step = step.insert(db).await.expect("step");
+    assert_eq!(
+        Step::find_by_id(step.id).one(db).await.expect("find"),
+        Some(step.clone())
+    );
+
+    // The same entity with every optional column empty.
+    let pending = step::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        position: Set(0),
+        agent_kind: Set(AgentKind::Infra),
+        custom_playbook_needed: Set(false),
+        depends_on: Set(json!([])),
+        risk: Set(RiskLevel::Low),
+        extra_vars: Set(json!({})),
+        status: Set(StepStatus::Pending),
+        attempt: Set(0),
+        work_id: Set(None),
+        agent_id: Set(None),
+        instance_id: Set(None),
+        queued_at: Set(None),
+        started_at: Set(None),
+        finished_at: Set(None),
+        exit_code: Set(None),
+        error: Set(None),
+        result: Set(None),
+        ..step.clone().into()
+    };
+    let pending = pending.insert(db).await.expect("pending step");
+    assert_eq!(
+        Step::find_by_id(pending.id).one(db).await.expect("find"),
+        Some(pending)
+    );
+
+    let approval = approval::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        plan_id: Set(plan.id),
+        request_id: Set(request_id),
+        revision: Set(1),
+        content_hash: Set(plan.content_hash.clone()),
+        decision: Set(ApprovalDecision::RevisionRequested),
+        decided_by: Set("alice".into()),
+        comment: Set("Also add the NAS portal.".into()),
+        created_at: Set(at),
+    };
+    let approval = approval.insert(db).await.expect("approval");
+    assert_eq!(
+        plan.find_related(Approval).one(db).await.expect("related"),
+        Some(approval.clone())
+    );
+
+    let agent = agent::ActiveModel {
+        id: Set("infra-01.lan".into()),
+        kind: Set(AgentKind::Infra),
+        hostname: Set("infra-01".into()),
+        version: Set("0.1.0".into()),
+        instance_id: Set(Uuid::new_v4().to_string()),
+        status: Set(AgentStatus::Offline),
+        registered_at: Set(at - Duration::days(3)),
+        last_seen_at: Set(at),
+    };
+    let agent = agent.insert(db).await.expect("agent");
+    assert_eq!(
+        Agent::find_by_id(agent.id.clone())
+            .one(db)
+            .await
+            .expect("find"),
+        Some(agent.clone())
+    );
+
+    let playbook = catalog_playbook::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        agent_id: Set(agent.id.clone()),
+        path: Set("playbooks/kuma.yml".into()),
+        name: Set("Deploy Uptime Kuma".into()),
+        hosts: Set(json!(["homelab", "localhost"])),
+        tags: Set(json!(["monitoring"])),
+        description: Set("Runs Uptime Kuma in a container.".into()),
+    };
+    let playbook = playbook.insert(db).await.expect("catalog playbook");
+    assert_eq!(
+        agent
+            .find_related(CatalogPlaybook)
+            .all(db)
+            .await
+            .expect("related"),
+        [playbook]
+    );
+
+    let with_payloads = new_event(request_id, 1, Some(format!("event:{}:1", Uuid::new_v4())));
+    let with_payloads = event::ActiveModel {
+        step_id: Set(Some(step.id)),
+        task_event: Set(Some(vec![0x0a, 0x00, 0x80])),
+        work_result: Set(Some(Vec::new())),
+        ends_request: Set(true),
+        ..with_payloads
+    }
+    .insert(db)
+    .await
+    .expect("event");
+    let bare = new_event(request_id, 2, None)
+        .insert(db)
+        .await
+        .expect("event");
+    assert!(bare.id > with_payloads.id, "ids are assigned in order");
+    assert_eq!(
+        request
+            .find_related(Event)
+            .order_by_asc(event::Column::Sequence)
+            .all(db)
+            .await
+            .expect("related"),
+        [with_payloads, bare]
+    );
+}
+
+/// The constraints the orchestrator relies on for idempotency reject duplicates.
+async fn unique_constraints_hold(db: &DatabaseConnection) {
+    let request_id = Uuid::new_v4();
+    new_request(request_id, now())
+        .insert(db)
+        .await
+        .expect("request");
+    let key = format!("event:{}:7", Uuid::new_v4());
+    new_event(request_id, 1, Some(key.clone()))
+        .insert(db)
+        .await
+        .expect("first event");
+
+    let same_sequence = new_event(request_id, 1, None).insert(db).await;
+    assert_unique_violation(same_sequence, "(request_id, sequence)");
+
+    let same_key = new_event(request_id, 2, Some(key)).insert(db).await;
+    assert_unique_violation(same_key, "dedupe_key");
+
+    // Events without a dedupe key never collide with each other.
+    new_event(request_id, 2, None)
+        .insert(db)
+        .await
+        .expect("no key");
+    new_event(request_id, 3, None)
+        .insert(db)
+        .await
+        .expect("no key");
+
+    let plan_id = Uuid::new_v4();
+    plan::ActiveModel {
+        id: Set(plan_id),
+        request_id: Set(request_id),
+        revision: Set(1),
+        status: Set(PlanStatus::Proposed),
+        summary: Set(String::new()),
+        content_hash: Set(String::new()),
+        feedback: Set(String::new()),
+        planner: Set(String::new()),
+        created_at: Set(now()),
+    }
+    .insert(db)
+    .await
+    .expect("plan");
+    let duplicate_revision = plan::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        request_id: Set(request_id),
+        revision: Set(1),
+        status: Set(PlanStatus::Proposed),
+        summary: Set(String::new()),
+        content_hash: Set(String::new()),
+        feedback: Set(String::new()),
+        planner: Set(String::new()),
+        created_at: Set(now()),
+    }
+    .insert(db)
+    .await;
+    assert_unique_violation(duplicate_revision, "(request_id, revision)");
+}
+
+/// Deleting a request or an agent removes everything hanging off it (SQLite included, where
+/// foreign keys are only enforced when the connection enables them).
+async fn cascades_follow_foreign_keys(db: &DatabaseConnection) {
+    for request in Request::find().all(db).await.expect("requests") {
+        request.delete(db).await.expect("delete request");
+    }
+    assert_eq!(Plan::find().count(db).await.expect("count"), 0);
+    assert_eq!(Step::find().count(db).await.expect("count"), 0);
+    assert_eq!(Approval::find().count(db).await.expect("count"), 0);
+    assert_eq!(Event::find().count(db).await.expect("count"), 0);
+
+    Agent::delete_many().exec(db).await.expect("delete agents");
+    assert_eq!(CatalogPlaybook::find().count(db).await.expect("count"), 0);
+
+    // An orphan is refused rather than stored.
+    let orphan = new_event(Uuid::new_v4(), 1, None).insert(db).await;
+    assert!(
+        matches!(
+            orphan.as_ref().map_err(DbErr::sql_err),
+            Err(Some(SqlErr::ForeignKeyConstraintViolation(_)))
+        ),
+        "orphan event: {orphan:?}"
+    );
+}
+
+fn assert_unique_violation<T: std::fmt::Debug>(result: Result<T, DbErr>, what: &str) {
+    match result {
+        Err(err) => assert!(
+            matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+            "duplicate {what} failed, but not as a unique violation: {err:?}"
+        ),
+        Ok(row) => panic!("duplicate {what} was accepted: {row:?}"),
+    }
+}
+
+fn new_request(id: Uuid, at: DateTime<Utc>) -> request::ActiveModel {
+    request::ActiveModel {
+        id: Set(id),
+        text: Set("Deploy Uptime Kuma — and add our portals ✓".into()),
+        status: Set(RequestStatus::AwaitingApproval),
+        status_reason: Set(String::new()),
+        current_plan_revision: Set(1),
+        last_event_sequence: Set(0),
+        created_at: Set(at),
+        updated_at: Set(at),
+        finished_at: Set(None),
+        cancel_requested_at: Set(None),
+    }
+}
+
+fn new_event(request_id: Uuid, sequence: i64, dedupe_key: Option<String>) -> event::ActiveModel {
+    event::ActiveModel {
+        id: NotSet,
+        request_id: Set(request_id),
+        sequence: Set(sequence),
+        kind: Set("task_event".into()),
+        step_id: Set(None),
+        message: Set(format!("event {sequence}")),
+        task_event: Set(None),
+        work_result: Set(None),
+        ends_request: Set(false),
+        dedupe_key: Set(dedupe_key),
+        created_at: Set(now()),
+    }
+}
+
+/// Now, at the microsecond precision PostgreSQL stores, so values compare equal after a trip.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// A PostgreSQL database that exists for one test and is dropped when this guard is, also when
+/// the test panics.
+struct ScratchPostgres {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl ScratchPostgres {
+    async fn create() -> Self {
+        let server = std::env::var("CHIFFON_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let admin = Database::connect(&server).await.unwrap_or_else(|err| {
+            panic!("PostgreSQL at {server} (set CHIFFON_TEST_POSTGRES_URL): {err}")
+        });
+        let name = format!("chiffon_test_{}", Uuid::new_v4().simple());
+        admin
+            .execute_unprepared(&format!(r#"CREATE DATABASE "{name}""#))
+            .await
+            .expect("create scratch database");
+        admin.close().await.expect("close admin connection");
+        let base = server
+            .rsplit_once('/')
+            .map_or(server.as_str(), |(base, _)| base);
+        Self {
+            url: format!("{base}/{name}"),
+            admin_url: server,
+            name,
+        }
+    }
+}
+
+impl Drop for ScratchPostgres {
+    fn drop(&mut self) {
+        // Drop runs inside the test's runtime, which cannot be blocked on; a thread with its own
+        // runtime can. FORCE ends connections the test may have left open (e.g. on panic).
+        let admin_url = self.admin_url.clone();
+        let sql = format!(r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#, self.name);
+        let outcome = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("cleanup runtime")
+                .block_on(async {
+                    let admin = Database::connect(&admin_url).await?;
+                    admin.execute_unprepared(&sql).await?;
+                    admin.close().await
+                })
+        })
+        .join();
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => eprintln!("could not drop scratch database {}: {err}", self.name),
+            Err(_) => eprintln!("cleanup of scratch database {} panicked", self.name),
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Conversions between stored rows and the `chiffon.v1` messages, in one place so the API and
+//! the database can each evolve without the rest of the orchestrator noticing.
+
+use crate::error::{OrchestratorError, Result};
+use chiffon_entity as db;
+use chiffon_entity::{agent, event, plan, request, step};
+use chiffon_proto::v1 as pb;
+use prost::Message as _;
+use prost_types::value::Kind;
+
+/// A protobuf timestamp from a stored time.
+pub fn timestamp(time: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: time.timestamp(),
+        nanos: time.timestamp_subsec_nanos() as i32,
+    }
+}
+
+/// A protobuf duration of whole seconds.
+pub fn seconds(seconds: i64) -> prost_types::Duration {
+    prost_types::Duration { seconds, nanos: 0 }
+}
+
+pub fn request(row: &request::Model) -> pb::Request {
+    pb::Request {
+        request_id: row.id.to_string(),
+        text: row.text.clone(),
+        status: request_status(row.status) as i32,
+        current_plan_revision: row.current_plan_revision,
+        status_reason: row.status_reason.clone(),
+        created_at: Some(timestamp(row.created_at)),
+        updated_at: Some(timestamp(row.updated_at)),
+        finished_at: row.finished_at.map(timestamp),
+    }
+}
+
+pub fn request_status(status: db::RequestStatus) -> pb::RequestStatus {
+    match status {
+        db::RequestStatus::AwaitingApproval => pb::RequestStatus::AwaitingApproval,
+        db::RequestStatus::Running => pb::RequestStatus::Running,
+        db::RequestStatus::Succeeded => pb::RequestStatus::Succeeded,
+        db::RequestStatus::Failed => pb::RequestStatus::Failed,
+        db::RequestStatus::Cancelled => pb::RequestStatus::Cancelled,
+        db::RequestStatus::Rejected => pb::RequestStatus::Rejected,
+    }
+}
+
+/// The status as a word for messages, e.g. "succeeded".
+pub fn request_status_word(status: db::RequestStatus) -> &'static str {
+    match status {
+        db::RequestStatus::AwaitingApproval => "awaiting approval",
+        db::RequestStatus::Running => "running",
+        db::RequestStatus::Succeeded => "succeeded",
+        db::RequestStatus::Failed => "failed",
+        db::RequestStatus::Cancelled => "cancelled",
+        db::RequestStatus::Rejected => "rejected",
+    }
+}
+
+/// The plan status as a word for messages, e.g. "approved".
+pub fn plan_status_name(status: db::PlanStatus) -> &'static str {
+    match status {
+        db::PlanStatus::Proposed => "proposed",
+        db::PlanStatus::Approved => "approved",
+        db::PlanStatus::Rejected => "rejected",
+        db::PlanStatus::Superseded => "superseded",
+        db::PlanStatus::Cancelled => "cancelled",
+    }
+}
+
+/// The stored status a list filter names; `None` for "any".
+pub fn request_status_filter(status: pb::RequestStatus) -> Option<db::RequestStatus> {
+    match status {
+        pb::RequestStatus::Unspecified => None,
+        pb::RequestStatus::AwaitingApproval => Some(db::RequestStatus::AwaitingApproval),
+        pb::RequestStatus::Running => Some(db::RequestStatus::Running),
+        pb::RequestStatus::Succeeded => Some(db::RequestStatus::Succeeded),
+        pb::RequestStatus::Failed => Some(db::RequestStatus::Failed),
+        pb::RequestStatus::Cancelled => Some(db::RequestStatus::Cancelled),
+        pb::RequestStatus::Rejected => Some(db::RequestStatus::Rejected),
+    }
+}
+
+pub fn plan(row: &plan::Model, steps: &[step::Model]) -> Result<pb::Plan> {
+    Ok(pb::Plan {
+        plan_id: row.id.to_string(),
+        request_id: row.request_id.to_string(),
+        revision: row.revision,
+        content_hash: row.content_hash.clone(),
+        status: plan_status(row.status) as i32,
+        summary: row.summary.clone(),
+        steps: steps.iter().map(step).collect::<Result<_>>()?,
+        feedback: row.feedback.clone(),
+        planner: row.planner.clone(),
+        created_at: Some(timestamp(row.created_at)),
+    })
+}
+
+fn plan_status(status: db::PlanStatus) -> pb::PlanStatus {
+    match status {
+        db::PlanStatus::Proposed => pb::PlanStatus::Proposed,
+        db::PlanStatus::Approved => pb::PlanStatus::Approved,
+        db::PlanStatus::Rejected => pb::PlanStatus::Rejected,
+        db::PlanStatus::Superseded => pb::PlanStatus::Superseded,
+        db::PlanStatus::Cancelled => pb::PlanStatus::Cancelled,
+    }
+}
+
+pub fn step(row: &step::Model) -> Result<pb::Step> {
+    Ok(pb::Step {
+        step_id: row.id.to_string(),
+        position: row.position,
+        title: row.title.clone(),
+        rationale: row.rationale.clone(),
+        agent_kind: agent_kind(row.agent_kind) as i32,
+        playbook: row.playbook.clone(),
+        custom_playbook_needed: row.custom_playbook_needed,
+        depends_on: depends_on(row)?,
+        risk: match row.risk {
+            db::RiskLevel::Low => pb::RiskLevel::Low,
+            db::RiskLevel::Medium => pb::RiskLevel::Medium,
+            db::RiskLevel::High => pb::RiskLevel::High,
+        } as i32,
+        estimated_duration: Some(seconds(row.estimated_seconds)),
+        extra_vars: Some(json_object_to_struct(&row.extra_vars)?),
+        status: match row.status {
+            db::StepStatus::Pending => pb::StepStatus::Pending,
+            db::StepStatus::Queued => pb::StepStatus::Queued,
+            db::StepStatus::Running => pb::StepStatus::Running,
+            db::StepStatus::Succeeded => pb::StepStatus::Succeeded,
+            db::StepStatus::Failed => pb::StepStatus::Failed,
+            db::StepStatus::Cancelled => pb::StepStatus::Cancelled,
+            db::StepStatus::Skipped => pb::StepStatus::Skipped,
+        } as i32,
+        attempt: row.attempt,
+        agent_id: row.agent_id.clone().unwrap_or_default(),
+        started_at: row.started_at.map(timestamp),
+        finished_at: row.finished_at.map(timestamp),
+        result: row.result.as_deref().map(decode_result).transpose()?,
+    })
+}
+
+/// Positions a step waits for.
+pub fn depends_on(row: &step::Model) -> Result<Vec<i32>> {
+    serde_json::from_value(row.depends_on.clone())
+        .map_err(|error| OrchestratorError::corrupt("step dependencies", error))
+}
+
+pub fn agent_kind(kind: db::AgentKind) -> pb::AgentKind {
+    match kind {
+        db::AgentKind::Infra => pb::AgentKind::Infra,
+        db::AgentKind::Desktop => pb::AgentKind::Desktop,
+    }
+}
+
+/// The stored kind of a requested kind; `None` for unspecified.
+pub fn agent_kind_filter(kind: pb::AgentKind) -> Option<db::AgentKind> {
+    match kind {
+        pb::AgentKind::Unspecified => None,
+        pb::AgentKind::Infra => Some(db::AgentKind::Infra),
+        pb::AgentKind::Desktop => Some(db::AgentKind::Desktop),
+    }
+}
+
+pub fn agent(row: &agent::Model, playbook_count: usize) -> pb::Agent {
+    pb::Agent {
+        agent_id: row.id.clone(),
+        kind: agent_kind(row.kind) as i32,
+        hostname: row.hostname.clone(),
+        version: row.version.clone(),
+        status: match row.status {
+            db::AgentStatus::Online => pb::AgentStatus::Online,
+            db::AgentStatus::Offline => pb::AgentStatus::Offline,
+        } as i32,
+        registered_at: Some(timestamp(row.registered_at)),
+        last_seen_at: Some(timestamp(row.last_seen_at)),
+        playbook_count: i32::try_from(playbook_count).unwrap_or(i32::MAX),
+    }
+}
+
+pub fn event(row: &event::Model) -> Result<pb::RequestEvent> {
+    let kind = pb::RequestEventKind::from_str_name(&row.kind)
+        .ok_or_else(|| OrchestratorError::corrupt("event kind", &row.kind))?;
+    Ok(pb::RequestEvent {
+        request_id: row.request_id.to_string(),
+        sequence: row.sequence,
+        kind: kind as i32,
+        message: row.message.clone(),
+        occurred_at: Some(timestamp(row.created_at)),
+        step_id: row.step_id.map(|id| id.to_string()).unwrap_or_default(),
+        task: row
+            .task_event
+            .as_deref()
+            .map(|bytes| {
+                pb::TaskEvent::decode(bytes)
+                    .map_err(|error| OrchestratorError::corrupt("task event", error))
+            })
+            .transpose()?,
+        result: row.work_result.as_deref().map(decode_result).transpose()?,
+        ends_request: row.ends_request,
+    })
+}
+
+fn decode_result(bytes: &[u8]) -> Result<pb::WorkResult> {
+    pb::WorkResult::decode(bytes).map_err(|error| OrchestratorError::corrupt("work result", error))
+}
+
+/// A catalog row as the planner sees it.
+pub fn catalog_playbook(row: &chiffon_entity::catalog_playbook::Model) -> pb::Playbook {
+    let strings = |value: &serde_json::Value| -> Vec<String> {
+        serde_json::from_value(value.clone()).unwrap_or_default()
+    };
+    pb::Playbook {
+        path: row.path.clone(),
+        name: row.name.clone(),
+        hosts: strings(&row.hosts),
+        tags: strings(&row.tags),
+        description: row.description.clone(),
+    }
+}
+
+/// A stored JSON object as a protobuf `Struct`.
+pub fn json_object_to_struct(value: &serde_json::Value) -> Result<prost_types::Struct> {
+    match value {
+        serde_json::Value::Object(map) => Ok(prost_types::Struct {
+            fields: map.iter().map(|(key, value)| (key.clone(), json_to_value(value))).collect(),
+        }),
+        serde_json::Value::Null => Ok(prost_types::Struct::default()),
+        other => Err(OrchestratorError::corrupt("extra variables", format!("not an object: {other}"))),
+    }
+}
+
+fn json_to_value(value: &serde_json::Value) -> prost_types::Value {
+    let kind = match value {
+        serde_json::Value::Null => Kind::NullValue(0),
+        serde_json::Value::Bool(flag) => Kind::BoolValue(*flag),
+        serde_json::Value::Number(number) => Kind::NumberValue(number.as_f64().unwrap_or_default()),
+        serde_json::Value::String(text) => Kind::StringValue(text.clone()),
+        serde_json::Value::Array(items) => Kind::ListValue(prost_types::ListValue {
+            values: items.iter().map(json_to_value).collect(),
+        }),
+        serde_json::Value::Object(map) => Kind::StructValue(prost_types::Struct {
+            fields: map.iter().map(|(key, value)| (key.clone(), json_to_value(value))).collect(),
+        }),
+    };
+    prost_types::Value { kind: Some(kind) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_objects_become_structs() {
+        let value = serde_json::json!({"port": 3001, "tls": true, "hosts": ["a", "b"], "none": null});
+        let converted = json_object_to_struct(&value).expect("an object converts");
+        assert_eq!(converted.fields.len(), 4);
+        assert_eq!(converted.fields["port"].kind, Some(Kind::NumberValue(3001.0)));
+        assert_eq!(converted.fields["tls"].kind, Some(Kind::BoolValue(true)));
+    }
+
+    #[test]
+    fn a_stored_non_object_is_reported_as_corrupt() {
+        let error = json_object_to_struct(&serde_json::json!([1])).expect_err("arrays are not vars");
+        assert!(error.to_string().contains("extra variables"), "{error}");
+    }
+}

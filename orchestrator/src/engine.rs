@@ -1,0 +1,1253 @@
+//! The orchestrator's state machine: requests, plan revisions, approvals, steps and their work.
+//!
+//! Every operation runs in one database transaction that first locks the request row it changes,
+//! so concurrent operations on one request apply one after another and each records its events
+//! with consecutive sequence numbers. Side effects outside the database (waking watchers,
+//! publishing work, broadcasting cancellations) are collected in [`Effects`] and happen only
+//! after the commit; work that was committed as queued but not yet published is published again
+//! on start, which is safe because agents claim work before running it.
+
+use crate::convert;
+use crate::error::{OrchestratorError, Result};
+use crate::events::{self, EventHub, NewEvent};
+use crate::planner::{self, PlanDraft};
+use chiffon_bus::{Bus, BusMessage, Destination, Envelope};
+use chiffon_entity::{
+    AgentKind, AgentStatus, ApprovalDecision, PlanStatus, RequestStatus, StepStatus, agent,
+    approval, catalog_playbook, plan, request, step,
+};
+use chiffon_proto::v1 as pb;
+use chiffon_proto::v1::RequestEventKind as Kind;
+use prost::Message as _;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait,
+    DatabaseConnection, DatabaseTransaction, EntityTrait as _, PaginatorTrait as _,
+    QueryFilter as _, QueryOrder as _, QuerySelect as _, TransactionTrait as _,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use uuid::Uuid;
+
+/// Longest request text accepted, in characters.
+pub const MAX_REQUEST_TEXT: usize = 4000;
+/// Longest reason, comment or feedback accepted, in characters.
+const MAX_NOTE: usize = 4000;
+/// Default and largest page of `list_requests`.
+const DEFAULT_PAGE: u64 = 50;
+const MAX_PAGE: u64 = 500;
+
+/// Settings of the orchestrator's state machine.
+#[derive(Debug, Clone)]
+pub struct OrchestratorConfig {
+    /// How often agents are asked to send a heartbeat.
+    pub heartbeat_interval: Duration,
+    /// An agent silent for this long is offline, and the work it was running fails.
+    pub agent_offline_after: Duration,
+}
+
+impl Default for OrchestratorConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval: Duration::from_secs(5),
+            agent_offline_after: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A plan revision with its steps, in order.
+#[derive(Debug, Clone)]
+pub struct PlanWithSteps {
+    /// The revision.
+    pub plan: plan::Model,
+    /// Its steps by position.
+    pub steps: Vec<step::Model>,
+}
+
+/// What an agent must do with a work item it tried to claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Run it.
+    Granted,
+    /// Another agent process holds it.
+    HeldElsewhere(String),
+    /// It must not run (any more).
+    NotRunnable(String),
+}
+
+/// Side effects of a committed transaction.
+#[derive(Default)]
+struct Effects {
+    events: Vec<pb::RequestEvent>,
+    dispatch: Vec<Uuid>,
+    cancel: Vec<pb::CancelWork>,
+}
+
+/// Handle to the orchestrator; cheap to clone.
+#[derive(Clone)]
+pub struct Orchestrator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: DatabaseConnection,
+    bus: Arc<dyn Bus>,
+    hub: EventHub,
+    dispatch: mpsc::UnboundedSender<Uuid>,
+    config: OrchestratorConfig,
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+impl Orchestrator {
+    /// Starts the orchestrator's background work (publishing queued steps, consuming the status
+    /// queue, watching agent heartbeats) on a migrated database. Everything stops when
+    /// `shutdown` is cancelled; [`Orchestrator::stopped`] waits for it.
+    pub async fn start(
+        db: DatabaseConnection,
+        bus: Arc<dyn Bus>,
+        config: OrchestratorConfig,
+        shutdown: CancellationToken,
+    ) -> Result<Self> {
+        let (dispatch, to_dispatch) = mpsc::unbounded_channel();
+        let orchestrator = Self {
+            inner: Arc::new(Inner {
+                db,
+                bus,
+                hub: EventHub::new(),
+                dispatch,
+                config,
+                tasks: TaskTracker::new(),
+                shutdown,
+            }),
+        };
+        let status = orchestrator.inner.bus.subscribe(Destination::Status).await?;
+        let tasks = &orchestrator.inner.tasks;
+        tasks.spawn(crate::dispatch::run(orchestrator.clone(), to_dispatch));
+        tasks.spawn(crate::status::run(orchestrator.clone(), status));
+        tasks.spawn(crate::reaper::run(orchestrator.clone()));
+        orchestrator.requeue_unpublished().await?;
+        Ok(orchestrator)
+    }
+
+    /// Waits until every background task has stopped (after shutdown was requested).
+    pub async fn stopped(&self) {
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+    }
+
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    pub(crate) fn bus(&self) -> &Arc<dyn Bus> {
+        &self.inner.bus
+    }
+
+    pub(crate) fn config(&self) -> &OrchestratorConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn shutdown_token(&self) -> &CancellationToken {
+        &self.inner.shutdown
+    }
+
+    /// Re-sends steps that were committed as queued; the previous process may have stopped
+    /// before publishing them.
+    async fn requeue_unpublished(&self) -> Result<()> {
+        let queued = step::Entity::find()
+            .filter(step::Column::Status.eq(StepStatus::Queued))
+            .all(self.db())
+            .await?;
+        for step in queued {
+            let _ = self.inner.dispatch.send(step.id);
+        }
+        Ok(())
+    }
+
+    async fn commit(&self, txn: DatabaseTransaction, effects: Effects) -> Result<()> {
+        txn.commit().await?;
+        self.inner.hub.publish(effects.events);
+        for step_id in effects.dispatch {
+            // The dispatcher only stops at shutdown; the step stays queued and is sent on start.
+            let _ = self.inner.dispatch.send(step_id);
+        }
+        for cancel in effects.cancel {
+            let envelope = Envelope {
+                correlation_id: cancel.request_id.clone(),
+                idempotency_key: format!("cancel:{}", cancel.work_id),
+                ..Envelope::default()
+            };
+            if let Err(error) = self
+                .bus()
+                .publish(Destination::Control, BusMessage::CancelWork(cancel), envelope)
+                .await
+            {
+                // Heartbeats carry the same instruction, so the agent still learns about it.
+                tracing::warn!(%error, "broadcasting a cancellation failed; heartbeats will carry it");
+            }
+        }
+        Ok(())
+    }
+
+    // ----- requests and plans -----
+
+    /// Records a request and its first plan revision.
+    pub async fn submit(&self, text: &str) -> Result<(request::Model, PlanWithSteps)> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(OrchestratorError::InvalidArgument(
+                "the request text is empty: say what you want done, e.g. \"Deploy Uptime Kuma\""
+                    .into(),
+            ));
+        }
+        check_length("request text", text, MAX_REQUEST_TEXT)?;
+        let draft = planner::plan(text, "", &self.catalog().await?);
+
+        let txn = self.db().begin().await?;
+        let mut fx = Effects::default();
+        let now = chrono::Utc::now();
+        let mut request = request::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            text: Set(text.to_owned()),
+            status: Set(RequestStatus::AwaitingApproval),
+            status_reason: Set(String::new()),
+            current_plan_revision: Set(0),
+            last_event_sequence: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+            finished_at: Set(None),
+            cancel_requested_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        emit(&txn, &mut fx, &mut request, NewEvent::new(Kind::RequestSubmitted, format!("request submitted: {text}"))).await?;
+        let plan = insert_plan(&txn, &mut fx, &mut request, &draft, "").await?;
+        self.commit(txn, fx).await?;
+        Ok((request, plan))
+    }
+
+    /// One request.
+    pub async fn get_request(&self, request_id: &str) -> Result<request::Model> {
+        let id = parse_id("request_id", request_id)?;
+        find_request(self.db(), id).await
+    }
+
+    /// A page of requests, newest first, and the token of the next page.
+    pub async fn list_requests(
+        &self,
+        page_size: i32,
+        page_token: &str,
+        status: Option<RequestStatus>,
+    ) -> Result<(Vec<request::Model>, String)> {
+        let size = match u64::try_from(page_size) {
+            Ok(0) => DEFAULT_PAGE,
+            Ok(size) => size.min(MAX_PAGE),
+            Err(_) => {
+                return Err(OrchestratorError::InvalidArgument(format!(
+                    "page_size must not be negative, got {page_size}"
+                )));
+            }
+        };
+        // Request ids are UUIDv7, ordered by creation time, so the last id is the page cursor.
+        let mut query = request::Entity::find().order_by_desc(request::Column::Id);
+        if !page_token.is_empty() {
+            let after = Uuid::parse_str(page_token).map_err(|_| {
+                OrchestratorError::InvalidArgument(format!(
+                    "page_token \"{page_token}\" is not one this server issued; pass the next_page_token of a previous response"
+                ))
+            })?;
+            query = query.filter(request::Column::Id.lt(after));
+        }
+        if let Some(status) = status {
+            query = query.filter(request::Column::Status.eq(status));
+        }
+        let mut rows = query.limit(size + 1).all(self.db()).await?;
+        let next = if rows.len() as u64 > size {
+            rows.truncate(size as usize);
+            rows.last().map(|row| row.id.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok((rows, next))
+    }
+
+    /// A plan revision of a request; revision 0 is the latest.
+    pub async fn get_plan(&self, request_id: &str, revision: i32) -> Result<PlanWithSteps> {
+        let id = parse_id("request_id", request_id)?;
+        let request = find_request(self.db(), id).await?;
+        let revision = match revision {
+            0 => request.current_plan_revision,
+            revision if revision < 0 => {
+                return Err(OrchestratorError::InvalidArgument(format!(
+                    "revision must be 0 (latest) or a revision number, got {revision}"
+                )));
+            }
+            revision => revision,
+        };
+        let plan = plan::Entity::find()
+            .filter(plan::Column::RequestId.eq(id))
+            .filter(plan::Column::Revision.eq(revision))
+            .one(self.db())
+            .await?
+            .ok_or_else(|| {
+                OrchestratorError::not_found("plan revision", format!("{revision} of request {id}"))
+            })?;
+        with_steps(self.db(), plan).await
+    }
+
+    /// Approves one plan revision, bound to the content hash the approver reviewed, and starts
+    /// its first steps.
+    pub async fn approve(
+        &self,
+        plan_id: &str,
+        content_hash: &str,
+        approver: &str,
+        comment: &str,
+    ) -> Result<(request::Model, PlanWithSteps)> {
+        let id = parse_id("plan_id", plan_id)?;
+        if content_hash.trim().is_empty() {
+            return Err(OrchestratorError::InvalidArgument(
+                "content_hash is required: pass the content_hash of the plan revision you reviewed".into(),
+            ));
+        }
+        check_length("comment", comment, MAX_NOTE)?;
+        let txn = self.db().begin().await?;
+        let mut fx = Effects::default();
+        let (mut request, plan) = open_decision(&txn, id).await?;
+        if plan.content_hash != content_hash.trim() {
+            return Err(OrchestratorError::FailedPrecondition(format!(
+                "plan revision {} has content hash {}, not {}: review the plan again before approving",
+                plan.revision, plan.content_hash, content_hash.trim()
+            )));
+        }
+        let plan = with_steps(&txn, plan).await?;
+        if let Some(step) = plan.steps.iter().find(|step| step.custom_playbook_needed) {
+            return Err(OrchestratorError::FailedPrecondition(format!(
+                "step {} (\"{}\") has no playbook in the catalog; add one and revise the plan",
+                step.position, step.title
+            )));
+        }
+        decide(&txn, &plan.plan, ApprovalDecision::Approved, approver, comment).await?;
+        let plan_row = set_plan_status(&txn, plan.plan, PlanStatus::Approved).await?;
+        request.status = RequestStatus::Running;
+        request = save_request(&txn, request).await?;
+        let who = display_name(approver);
+        emit(&txn, &mut fx, &mut request, NewEvent::new(Kind::PlanApproved, format!("plan revision {} approved by {who}", plan_row.revision))).await?;
+        advance(&txn, &mut fx, &mut request).await?;
+        self.commit(txn, fx).await?;
+        let plan = with_steps(self.db(), plan_row).await?;
+        Ok((request, plan))
+    }
+
+    /// Rejects one plan revision; the request ends as rejected.
+    pub async fn reject(&self, plan_id: &str, reason: &str, approver: &str) -> Result<request::Model> {
+        let id = parse_id("plan_id", plan_id)?;
+        let reason = required_note("reason", reason)?;
+        let txn = self.db().begin().await?;
+        let mut fx = Effects::default();
+        let (mut request, plan) = open_decision(&txn, id).await?;
+        decide(&txn, &plan, ApprovalDecision::Rejected, approver, reason).await?;
+        let plan = set_plan_status(&txn, plan, PlanStatus::Rejected).await?;
+        close_steps(&txn, &mut fx, &mut request, plan.id, StepStatus::Skipped, "the plan was rejected").await?;
+        let who = display_name(approver);
+        emit(&txn, &mut fx, &mut request, NewEvent::new(Kind::PlanRejected, format!("plan revision {} rejected by {who}: {reason}", plan.revision))).await?;
+        finish(&txn, &mut fx, &mut request, RequestStatus::Rejected, format!("rejected by {who}: {reason}")).await?;
+        self.commit(txn, fx).await?;
+        Ok(request)
+    }
+
+    /// Plans the request again with reviewer feedback; the reviewed revision is superseded.
+    pub async fn revise(&self, plan_id: &str, feedback: &str, approver: &str) -> Result<PlanWithSteps> {
+        let id = parse_id("plan_id", plan_id)?;
+        let feedback = required_note("feedback", feedback)?;
+        let catalog = self.catalog().await?;
+        let txn = self.db().begin().await?;
+        let mut fx = Effects::default();
+        let (mut request, plan) = open_decision(&txn, id).await?;
+        decide(&txn, &plan, ApprovalDecision::RevisionRequested, approver, feedback).await?;
+        let plan = set_plan_status(&txn, plan, PlanStatus::Superseded).await?;
+        close_steps(&txn, &mut fx, &mut request, plan.id, StepStatus::Skipped, "the plan was revised").await?;
+        let who = display_name(approver);
+        emit(&txn, &mut fx, &mut request, NewEvent::new(Kind::PlanRevisionRequested, format!("{who} asked for changes to revision {}: {feedback}", plan.revision))).await?;
+        let feedback = [plan.feedback.as_str(), feedback]
+            .into_iter()
+            .filter(|text| !text.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let draft = planner::plan(&request.text, &feedback, &catalog);
+        let revised = insert_plan(&txn, &mut fx, &mut request, &draft, &feedback).await?;
+        self.commit(txn, fx).await?;
+        Ok(revised)
+    }
+
+    /// Cancels a request: undecided plans and steps that did not start are cancelled, running
+    /// steps are told to stop and the request ends once they have.
+    pub async fn cancel(&self, request_id: &str, reason: &str) -> Result<request::Model> {
+        let id = parse_id("request_id", request_id)?;
+        check_length("reason", reason, MAX_NOTE)?;
+        let reason = match reason.trim() {
+            "" => "no reason given",
+            reason => reason,
+        };
+        let txn = self.db().begin().await?;
+        let mut fx = Effects::default();
+        let mut request = lock_request(&txn, id).await?;
+        match request.status {
+            RequestStatus::AwaitingApproval | RequestStatus::Running => {}
+            status => {
+                return Err(OrchestratorError::FailedPrecondition(format!(
+                    "request {id} already ended ({}); there is nothing to cancel",
+                    convert::request_status_word(status)
+                )));
+            }
+        }
+        if request.cancel_requested_at.is_some() {
+            return Err(OrchestratorError::FailedPrecondition(format!(
+                "request {id} is already being cancelled; its running steps are stopping"
+            )));
+        }
+        request.cancel_requested_at = Some(chrono::Utc::now());
+        request.status_reason = format!("cancelled: {reason}");
+        request = save_request(&txn, request).await?;
+        emit(&txn, &mut fx, &mut request, NewEvent::new(Kind::CancelRequested, format!("cancel requested: {reason}"))).await?;
+        if request.status == RequestStatus::AwaitingApproval {
+            let plan = current_plan(&txn, &request).await?;
+            set_plan_status(&txn, plan, PlanStatus::Cancelled).await?;
+        }
+        advance(&txn, &mut fx, &mut request).await?;
+        self.commit(txn, fx).await?;
+        Ok(request)
+    }
+
+    /// Streams a request's events after `after_sequence`.
+    pub async fn watch(
+        &self,
+        request_id: &str,
+        after_sequence: i64,
+    ) -> Result<mpsc::Receiver<Result<pb::RequestEvent>>> {
+        let id = parse_id("request_id", request_id)?;
+        if after_sequence < 0 {
+            return Err(OrchestratorError::InvalidArgument(format!(
+                "after_sequence must not be negative, got {after_sequence}"
+            )));
+        }
+        find_request(self.db(), id).await?;
+        Ok(self.inner.hub.watch(
+            self.db().clone(),
+            id,
+            after_sequence,
+            &self.inner.tasks,
+            self.inner.shutdown.clone(),
+        ))
+    }
+
+    /// Every playbook the registered infrastructure agents reported, one per path.
+    async fn catalog(&self) -> Result<Vec<pb::Playbook>> {
+        let rows = catalog_playbook::Entity::find()
+            .inner_join(agent::Entity)
+            .filter(agent::Column::Kind.eq(AgentKind::Infra))
+            .order_by_asc(catalog_playbook::Column::Path)
+            .all(self.db())
+            .await?;
+        let mut playbooks: Vec<pb::Playbook> = rows.iter().map(convert::catalog_playbook).collect();
+        playbooks.dedup_by(|a, b| a.path == b.path);
+        Ok(playbooks)
+    }
+
+    // ----- agents -----
+
+    /// Records an agent process and its catalog. Work an earlier process of the same agent was
+    /// running fails: that process is gone.
+    pub async fn register_agent(&self, registration: pb::RegisterAgentRequest) -> Result<agent::Model> {
+        validate_agent_id(&registration.agent_id)?;
+        let kind = convert::agent_kind_filter(registration.kind()).ok_or_else(|| {
+            OrchestratorError::InvalidArgument("kind is required: AGENT_KIND_INFRA or AGENT_KIND_DESKTOP".into())
+        })?;
+        if registration.instance_id.trim().is_empty() {
+            return Err(OrchestratorError::InvalidArgument(
+                "instance_id is required: a fresh UUID for every agent process".into(),
+            ));
+        }
+        for playbook in &registration.playbooks {
+            if playbook.path.trim().is_empty() {
+                return Err(OrchestratorError::InvalidArgument(
+                    "every catalog playbook needs a path".into(),
+                ));
+            }
+        }
+        let now = chrono::Utc::now();
+        let txn = self.db().begin().await?;
+        let mut fx = Effects::default();
+        let row = agent::ActiveModel {
+            id: Set(registration.agent_id.clone()),
+            kind: Set(kind),
+            hostname: Set(registration.hostname.clone()),
+            version: Set(registration.version.clone()),
+            instance_id: Set(registration.instance_id.clone()),
+            status: Set(AgentStatus::Online),
+            registered_at: Set(now),
+            last_seen_at: Set(now),
+        };
+        let agent = match agent::Entity::find_by_id(registration.agent_id.clone()).one(&txn).await? {
+            Some(_) => row.update(&txn).await?,
+            None => row.insert(&txn).await?,
+        };
+        catalog_playbook::Entity::delete_many()
+            .filter(catalog_playbook::Column::AgentId.eq(agent.id.clone()))
+            .exec(&txn)
+            .await?;
+        let mut seen = std::collections::BTreeSet::new();
+        for playbook in registration.playbooks.iter().filter(|playbook| seen.insert(playbook.path.clone())) {
+            catalog_playbook::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                agent_id: Set(agent.id.clone()),
+                path: Set(playbook.path.clone()),
+                name: Set(playbook.name.clone()),
+                hosts: Set(serde_json::json!(playbook.hosts)),
+                tags: Set(serde_json::json!(playbook.tags)),
+                description: Set(playbook.description.clone()),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        let orphaned = step::Entity::find()
+            .filter(step::Column::AgentId.eq(agent.id.clone()))
+            .filter(step::Column::Status.eq(StepStatus::Running))
+            .filter(step::Column::InstanceId.ne(registration.instance_id.clone()))
+            .all(&txn)
+            .await?;
+        for step in orphaned {
+            let error = format!("agent {} restarted while running this step", agent.id);
+            fail_running_step(&txn, &mut fx, step, &error).await?;
+        }
+        self.commit(txn, fx).await?;
+        tracing::info!(agent_id = %agent.id, kind = ?agent.kind, "agent registered");
+        Ok(agent)
+    }
+
+    /// Notes that an agent process is alive and returns the running work it must stop.
+    pub async fn heartbeat(
+        &self,
+        agent_id: &str,
+        instance_id: &str,
+        running_work_ids: &[String],
+    ) -> Result<Vec<String>> {
+        let agent = agent::Entity::find_by_id(agent_id.to_owned())
+            .one(self.db())
+            .await?
+            .filter(|agent| agent.instance_id == instance_id)
+            .ok_or_else(|| OrchestratorError::UnknownAgent {
+                agent_id: agent_id.to_owned(),
+                instance_id: instance_id.to_owned(),
+            })?;
+        let mut active: agent::ActiveModel = agent.into();
+        active.last_seen_at = Set(chrono::Utc::now());
+        active.status = Set(AgentStatus::Online);
+        active.update(self.db()).await?;
+        let mut stop = Vec::new();
+        for work_id in running_work_ids {
+            let keep = match Uuid::parse_str(work_id) {
+                Ok(id) => self.still_wanted(id, instance_id).await?,
+                Err(_) => false,
+            };
+            if !keep {
+                stop.push(work_id.clone());
+            }
+        }
+        Ok(stop)
+    }
+
+    /// Whether running work `work_id` should go on in agent process `instance_id`.
+    async fn still_wanted(&self, work_id: Uuid, instance_id: &str) -> Result<bool> {
+        let Some(step) = find_step_by_work(self.db(), work_id).await? else {
+            return Ok(false);
+        };
+        let request = find_request(self.db(), step.request_id).await?;
+        Ok(step.status == StepStatus::Running
+            && step.instance_id.as_deref() == Some(instance_id)
+            && request.cancel_requested_at.is_none())
+    }
+
+    /// Known agents with the size of their catalogs.
+    pub async fn list_agents(
+        &self,
+        kind: Option<AgentKind>,
+        status: Option<AgentStatus>,
+    ) -> Result<Vec<(agent::Model, usize)>> {
+        let mut query = agent::Entity::find().order_by_asc(agent::Column::Id);
+        if let Some(kind) = kind {
+            query = query.filter(agent::Column::Kind.eq(kind));
+        }
+        if let Some(status) = status {
+            query = query.filter(agent::Column::Status.eq(status));
+        }
+        let mut agents = Vec::new();
+        for agent in query.all(self.db()).await? {
+            let count = catalog_playbook::Entity::find()
+                .filter(catalog_playbook::Column::AgentId.eq(agent.id.clone()))
+                .count(self.db())
+                .await?;
+            agents.push((agent, count as usize));
+        }
+        Ok(agents)
+    }
+
+    /// Gives a work item to the agent process that asks first; every later ask is refused.
+    pub async fn claim_work(&self, work_id: &str, agent_id: &str, instance_id: &str) -> Result<Claim> {
+        let work = parse_id("work_id", work_id)?;
+        let registered = agent::Entity::find_by_id(agent_id.to_owned())
+            .one(self.db())
+            .await?
+            .is_some_and(|agent| agent.instance_id == instance_id);
+        if !registered {
+            return Err(OrchestratorError::UnknownAgent {
+                agent_id: agent_id.to_owned(),
+                instance_id: instance_id.to_owned(),
+            });
+        }
+        let Some(found) = find_step_by_work(self.db(), work).await? else {
+            return Ok(Claim::NotRunnable(format!("work {work} is not a current work item")));
+        };
+        let txn = self.db().begin().await?;
+        let mut fx = Effects::default();
+        let mut request = lock_request(&txn, found.request_id).await?;
+        let step = find_step_by_work(&txn, work)
+            .await?
+            .ok_or_else(|| OrchestratorError::not_found("work item", work.to_string()))?;
+        let claim = match step.status {
+            StepStatus::Queued if request.cancel_requested_at.is_some() => {
+                Claim::NotRunnable("the request is being cancelled".into())
+            }
+            StepStatus::Queued => {
+                let mut active: step::ActiveModel = step.clone().into();
+                active.status = Set(StepStatus::Running);
+                active.agent_id = Set(Some(agent_id.to_owned()));
+                active.instance_id = Set(Some(instance_id.to_owned()));
+                active.started_at = Set(Some(chrono::Utc::now()));
+                active.update(&txn).await?;
+                let message = format!("step {} ({}) started on {agent_id}", step.position, step.title);
+                emit(&txn, &mut fx, &mut request, NewEvent::new(Kind::StepStarted, message).step(step.id)).await?;
+                Claim::Granted
+            }
+            StepStatus::Running if step.instance_id.as_deref() == Some(instance_id) => Claim::Granted,
+            StepStatus::Running => Claim::HeldElsewhere(format!(
+                "work {work} runs on {}",
+                step.agent_id.as_deref().unwrap_or("another agent")
+            )),
+            status => Claim::NotRunnable(format!("the step is {status:?}, not queued")),
+        };
+        self.commit(txn, fx).await?;
+        Ok(claim)
+    }
+
+    /// Marks agents that stopped sending heartbeats offline and fails the work they held.
+    pub(crate) async fn reap_silent_agents(&self) -> Result<()> {
+        let silent_since = chrono::Utc::now()
+            - chrono::Duration::from_std(self.config().agent_offline_after)
+                .unwrap_or(chrono::Duration::seconds(30));
+        let silent = agent::Entity::find()
+            .filter(agent::Column::Status.eq(AgentStatus::Online))
+            .filter(agent::Column::LastSeenAt.lt(silent_since))
+            .all(self.db())
+            .await?;
+        for agent in silent {
+            tracing::warn!(agent_id = %agent.id, "agent stopped sending heartbeats; marking it offline");
+            let txn = self.db().begin().await?;
+            let mut fx = Effects::default();
+            let held = step::Entity::find()
+                .filter(step::Column::AgentId.eq(agent.id.clone()))
+                .filter(step::Column::Status.eq(StepStatus::Running))
+                .all(&txn)
+                .await?;
+            let id = agent.id.clone();
+            let mut active: agent::ActiveModel = agent.into();
+            active.status = Set(AgentStatus::Offline);
+            active.update(&txn).await?;
+            for step in held {
+                let error = format!("agent {id} stopped sending heartbeats while running this step");
+                fail_running_step(&txn, &mut fx, step, &error).await?;
+            }
+            self.commit(txn, fx).await?;
+        }
+        Ok(())
+    }
+
+    // ----- work reported by agents -----
+
+    /// Records a progress event of running work; a redelivered event is recorded once.
+    pub(crate) async fn record_work_event(&self, event: pb::WorkEvent) -> Result<()> {
+        let work = parse_id("work_id", &event.work_id)?;
+        let dedupe_key = format!("event:{work}:{}", event.sequence);
+        if events::already_recorded(self.db(), &dedupe_key).await? {
+            return Ok(());
+        }
+        let step = find_step_by_work(self.db(), work)
+            .await?
+            .ok_or_else(|| OrchestratorError::not_found("work item", work.to_string()))?;
+        let txn = self.db().begin().await?;
+        let mut fx = Effects::default();
+        let mut request = lock_request(&txn, step.request_id).await?;
+        if request.finished_at.is_some() {
+            // The request's history is closed; a late event changes nothing.
+            return Ok(());
+        }
+        let Some(pb::work_event::Detail::Task(task)) = event.detail else {
+            return Err(OrchestratorError::InvalidArgument("the work event carries no detail".into()));
+        };
+        let message = describe_task(&task);
+        let mut new = NewEvent::new(Kind::StepProgress, message).step(step.id);
+        new.task = Some(task);
+        new.dedupe_key = Some(dedupe_key);
+        emit(&txn, &mut fx, &mut request, new).await?;
+        self.commit(txn, fx).await
+    }
+
+    /// Records the outcome of work and moves the request on; a duplicate result is ignored.
+    pub(crate) async fn record_work_result(&self, result: pb::WorkResult) -> Result<()> {
+        let work = parse_id("work_id", &result.work_id)?;
+        let found = find_step_by_work(self.db(), work)
+            .await?
+            .ok_or_else(|| OrchestratorError::not_found("work item", work.to_string()))?;
+        let txn = self.db().begin().await?;
+        let mut fx = Effects::default();
+        let mut request = lock_request(&txn, found.request_id).await?;
+        let step = find_step_by_work(&txn, work)
+            .await?
+            .ok_or_else(|| OrchestratorError::not_found("work item", work.to_string()))?;
+        if !matches!(step.status, StepStatus::Queued | StepStatus::Running) {
+            tracing::debug!(%work, "duplicate or late work result ignored");
+            return Ok(());
+        }
+        finish_step(&txn, &mut fx, &mut request, step, result).await?;
+        advance(&txn, &mut fx, &mut request).await?;
+        self.commit(txn, fx).await
+    }
+
+    /// The bus message for a queued step, or `None` when the step is not queued any more.
+    pub(crate) async fn work_item(&self, step_id: Uuid) -> Result<Option<(pb::WorkItem, Envelope)>> {
+        let Some(step) = step::Entity::find_by_id(step_id).one(self.db()).await? else {
+            return Ok(None);
+        };
+        let (StepStatus::Queued, Some(work_id)) = (step.status, step.work_id) else {
+            return Ok(None);
+        };
+        let plan = plan::Entity::find_by_id(step.plan_id)
+            .one(self.db())
+            .await?
+            .ok_or_else(|| OrchestratorError::corrupt("step", format!("plan {} is missing", step.plan_id)))?;
+        let item = pb::WorkItem {
+            work_id: work_id.to_string(),
+            request_id: step.request_id.to_string(),
+            plan_id: plan.id.to_string(),
+            step_id: step.id.to_string(),
+            attempt: step.attempt,
+            agent_kind: convert::agent_kind(step.agent_kind) as i32,
+            plan_content_hash: plan.content_hash.clone(),
+            timeout: None,
+            action: Some(pb::work_item::Action::PlaybookRun(pb::PlaybookRun {
+                playbook: step.playbook.clone(),
+                extra_vars: Some(convert::json_object_to_struct(&step.extra_vars)?),
+                limit: String::new(),
+                tags: Vec::new(),
+                check_mode: false,
+                diff: false,
+            })),
+        };
+        let envelope = Envelope {
+            correlation_id: step.request_id.to_string(),
+            idempotency_key: format!("work:{work_id}"),
+            ..Envelope::default()
+        };
+        Ok(Some((item, envelope)))
+    }
+}
+
+// ----- transaction building blocks -----
+
+fn parse_id(field: &str, value: &str) -> Result<Uuid> {
+    if value.trim().is_empty() {
+        return Err(OrchestratorError::InvalidArgument(format!("{field} is required")));
+    }
+    Uuid::parse_str(value.trim())
+        .map_err(|_| OrchestratorError::InvalidArgument(format!("{field} \"{value}\" is not a valid id (a UUID)")))
+}
+
+fn check_length(field: &str, text: &str, max: usize) -> Result<()> {
+    let length = text.chars().count();
+    if length > max {
+        return Err(OrchestratorError::InvalidArgument(format!(
+            "{field} is {length} characters long; the limit is {max}"
+        )));
+    }
+    Ok(())
+}
+
+fn required_note<'a>(field: &str, text: &'a str) -> Result<&'a str> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(OrchestratorError::InvalidArgument(format!("{field} is required")));
+    }
+    check_length(field, text, MAX_NOTE)?;
+    Ok(text)
+}
+
+fn display_name(person: &str) -> &str {
+    match person.trim() {
+        "" => "an unnamed reviewer",
+        name => name,
+    }
+}
+
+fn validate_agent_id(agent_id: &str) -> Result<()> {
+    let valid = !agent_id.is_empty()
+        && agent_id.len() <= 128
+        && agent_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(OrchestratorError::InvalidArgument(format!(
+            "agent_id \"{agent_id}\" is invalid: use 1 to 128 letters, digits, '.', '_' or '-'"
+        )))
+    }
+}
+
+async fn find_request(db: &impl ConnectionTrait, id: Uuid) -> Result<request::Model> {
+    request::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| OrchestratorError::not_found("request", id.to_string()))
+}
+
+async fn find_step_by_work(db: &impl ConnectionTrait, work_id: Uuid) -> Result<Option<step::Model>> {
+    Ok(step::Entity::find().filter(step::Column::WorkId.eq(work_id)).one(db).await?)
+}
+
+/// Locks the request row for the rest of the transaction (PostgreSQL takes a row lock on
+/// update; SQLite takes its write lock) and returns it.
+async fn lock_request(txn: &DatabaseTransaction, id: Uuid) -> Result<request::Model> {
+    let updated = request::Entity::update_many()
+        .col_expr(request::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
+        .filter(request::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(OrchestratorError::not_found("request", id.to_string()));
+    }
+    find_request(txn, id).await
+}
+
+async fn save_request(txn: &DatabaseTransaction, request: request::Model) -> Result<request::Model> {
+    let mut active: request::ActiveModel = request.clone().into();
+    // Mark every field changed: the caller edited the model in place.
+    active.status = Set(request.status);
+    active.status_reason = Set(request.status_reason);
+    active.current_plan_revision = Set(request.current_plan_revision);
+    active.finished_at = Set(request.finished_at);
+    active.cancel_requested_at = Set(request.cancel_requested_at);
+    active.updated_at = Set(chrono::Utc::now());
+    Ok(active.update(txn).await?)
+}
+
+async fn emit(
+    txn: &DatabaseTransaction,
+    fx: &mut Effects,
+    request: &mut request::Model,
+    event: NewEvent,
+) -> Result<()> {
+    let (recorded, updated) = events::record(txn, request.clone(), event).await?;
+    *request = updated;
+    fx.events.push(recorded);
+    Ok(())
+}
+
+async fn current_plan(txn: &DatabaseTransaction, request: &request::Model) -> Result<plan::Model> {
+    plan::Entity::find()
+        .filter(plan::Column::RequestId.eq(request.id))
+        .filter(plan::Column::Revision.eq(request.current_plan_revision))
+        .one(txn)
+        .await?
+        .ok_or_else(|| OrchestratorError::corrupt("request", format!("plan revision {} of {} is missing", request.current_plan_revision, request.id)))
+}
+
+async fn with_steps(db: &impl ConnectionTrait, plan: plan::Model) -> Result<PlanWithSteps> {
+    let steps = step::Entity::find()
+        .filter(step::Column::PlanId.eq(plan.id))
+        .order_by_asc(step::Column::Position)
+        .all(db)
+        .await?;
+    Ok(PlanWithSteps { plan, steps })
+}
+
+async fn insert_plan(
+    txn: &DatabaseTransaction,
+    fx: &mut Effects,
+    request: &mut request::Model,
+    draft: &PlanDraft,
+    feedback: &str,
+) -> Result<PlanWithSteps> {
+    let revision = request.current_plan_revision + 1;
+    let plan = plan::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        request_id: Set(request.id),
+        revision: Set(revision),
+        status: Set(PlanStatus::Proposed),
+        summary: Set(draft.summary.clone()),
+        content_hash: Set(draft.content_hash()),
+        feedback: Set(feedback.to_owned()),
+        planner: Set(planner::CATALOG_PLANNER.to_owned()),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(txn)
+    .await?;
+    let mut steps = Vec::with_capacity(draft.steps.len());
+    for draft_step in &draft.steps {
+        steps.push(
+            step::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                plan_id: Set(plan.id),
+                request_id: Set(request.id),
+                position: Set(draft_step.position),
+                title: Set(draft_step.title.clone()),
+                rationale: Set(draft_step.rationale.clone()),
+                agent_kind: Set(AgentKind::Infra),
+                playbook: Set(draft_step.playbook.clone().unwrap_or_default()),
+                custom_playbook_needed: Set(draft_step.playbook.is_none()),
+                depends_on: Set(serde_json::json!(draft_step.depends_on)),
+                risk: Set(draft_step.risk),
+                estimated_seconds: Set(draft_step.estimated_seconds),
+                extra_vars: Set(serde_json::Value::Object(draft_step.extra_vars.clone())),
+                status: Set(StepStatus::Pending),
+                attempt: Set(0),
+                work_id: Set(None),
+                agent_id: Set(None),
+                instance_id: Set(None),
+                queued_at: Set(None),
+                started_at: Set(None),
+                finished_at: Set(None),
+                exit_code: Set(None),
+                error: Set(None),
+                result: Set(None),
+            }
+            .insert(txn)
+            .await?,
+        );
+    }
+    request.current_plan_revision = revision;
+    *request = save_request(txn, request.clone()).await?;
+    let message = format!(
+        "plan revision {revision} proposed with {} step(s): {}",
+        steps.len(),
+        draft.summary
+    );
+    emit(txn, fx, request, NewEvent::new(Kind::PlanProposed, message)).await?;
+    Ok(PlanWithSteps { plan, steps })
+}
+
+/// Loads the plan a decision is about and checks it is the request's open revision.
+async fn open_decision(txn: &DatabaseTransaction, plan_id: Uuid) -> Result<(request::Model, plan::Model)> {
+    let found = plan::Entity::find_by_id(plan_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| OrchestratorError::not_found("plan", plan_id.to_string()))?;
+    let request = lock_request(txn, found.request_id).await?;
+    let plan = plan::Entity::find_by_id(plan_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| OrchestratorError::not_found("plan", plan_id.to_string()))?;
+    if plan.revision != request.current_plan_revision {
+        return Err(OrchestratorError::FailedPrecondition(format!(
+            "plan revision {} is stale: revision {} superseded it; review the latest revision",
+            plan.revision, request.current_plan_revision
+        )));
+    }
+    if plan.status != PlanStatus::Proposed || request.status != RequestStatus::AwaitingApproval {
+        return Err(OrchestratorError::FailedPrecondition(format!(
+            "plan revision {} was already decided ({}); the request is {}",
+            plan.revision,
+            convert::plan_status_name(plan.status),
+            convert::request_status_word(request.status)
+        )));
+    }
+    if request.cancel_requested_at.is_some() {
+        return Err(OrchestratorError::FailedPrecondition("the request is being cancelled".into()));
+    }
+    Ok((request, plan))
+}
+
+/// Records the one decision a plan revision gets; the unique plan id makes a concurrent second
+/// decision fail instead of both succeeding.
+async fn decide(
+    txn: &DatabaseTransaction,
+    plan: &plan::Model,
+    decision: ApprovalDecision,
+    decided_by: &str,
+    comment: &str,
+) -> Result<()> {
+    approval::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        plan_id: Set(plan.id),
+        request_id: Set(plan.request_id),
+        revision: Set(plan.revision),
+        content_hash: Set(plan.content_hash.clone()),
+        decision: Set(decision),
+        decided_by: Set(display_name(decided_by).to_owned()),
+        comment: Set(comment.trim().to_owned()),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(txn)
+    .await
+    .map_err(|error| match error.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => OrchestratorError::FailedPrecondition(
+            format!("plan revision {} was already decided", plan.revision),
+        ),
+        _ => OrchestratorError::Database(error),
+    })?;
+    Ok(())
+}
+
+async fn set_plan_status(txn: &DatabaseTransaction, plan: plan::Model, status: PlanStatus) -> Result<plan::Model> {
+    let mut active: plan::ActiveModel = plan.into();
+    active.status = Set(status);
+    Ok(active.update(txn).await?)
+}
+
+/// Ends every step of `plan_id` that has not started with `status`, recording why.
+async fn close_steps(
+    txn: &DatabaseTransaction,
+    fx: &mut Effects,
+    request: &mut request::Model,
+    plan_id: Uuid,
+    status: StepStatus,
+    why: &str,
+) -> Result<()> {
+    let open = step::Entity::find()
+        .filter(step::Column::PlanId.eq(plan_id))
+        .filter(step::Column::Status.is_in([StepStatus::Pending, StepStatus::Queued]))
+        .order_by_asc(step::Column::Position)
+        .all(txn)
+        .await?;
+    for step in open {
+        let (id, position, title) = (step.id, step.position, step.title.clone());
+        let mut active: step::ActiveModel = step.into();
+        active.status = Set(status);
+        active.finished_at = Set(Some(chrono::Utc::now()));
+        active.update(txn).await?;
+        let verb = if status == StepStatus::Cancelled { "cancelled" } else { "skipped" };
+        let message = format!("step {position} ({title}) {verb}: {why}");
+        emit(txn, fx, request, NewEvent::new(Kind::StepCancelled, message).step(id)).await?;
+    }
+    Ok(())
+}
+
+async fn finish(
+    txn: &DatabaseTransaction,
+    fx: &mut Effects,
+    request: &mut request::Model,
+    status: RequestStatus,
+    reason: String,
+) -> Result<()> {
+    request.status = status;
+    request.status_reason = reason.clone();
+    request.finished_at = Some(chrono::Utc::now());
+    *request = save_request(txn, request.clone()).await?;
+    let kind = match status {
+        RequestStatus::Succeeded => Kind::RequestSucceeded,
+        RequestStatus::Failed => Kind::RequestFailed,
+        RequestStatus::Cancelled => Kind::RequestCancelled,
+        RequestStatus::Rejected => Kind::RequestRejected,
+        RequestStatus::AwaitingApproval | RequestStatus::Running => {
+            return Err(OrchestratorError::corrupt("request", "finished with an open status"));
+        }
+    };
+    let message = match reason.as_str() {
+        "" => format!("request {}", convert::request_status_word(status)),
+        reason => format!("request {}: {reason}", convert::request_status_word(status)),
+    };
+    emit(txn, fx, request, NewEvent::new(kind, message).ending()).await
+}
+
+/// Records a step's outcome.
+async fn finish_step(
+    txn: &DatabaseTransaction,
+    fx: &mut Effects,
+    request: &mut request::Model,
+    step: step::Model,
+    result: pb::WorkResult,
+) -> Result<()> {
+    let (status, kind, verb) = match result.status() {
+        pb::WorkStatus::Succeeded => (StepStatus::Succeeded, Kind::StepSucceeded, "succeeded"),
+        pb::WorkStatus::Cancelled => (StepStatus::Cancelled, Kind::StepCancelled, "was cancelled"),
+        pb::WorkStatus::TimedOut => (StepStatus::Failed, Kind::StepFailed, "timed out"),
+        pb::WorkStatus::Failed | pb::WorkStatus::Unspecified => {
+            (StepStatus::Failed, Kind::StepFailed, "failed")
+        }
+    };
+    let (id, position, title) = (step.id, step.position, step.title.clone());
+    let error = (!result.error.is_empty()).then(|| result.error.clone());
+    let mut active: step::ActiveModel = step.into();
+    active.status = Set(status);
+    active.finished_at = Set(Some(chrono::Utc::now()));
+    active.exit_code = Set(Some(result.exit_code));
+    active.error = Set(error.clone());
+    active.result = Set(Some(result.encode_to_vec()));
+    active.update(txn).await?;
+    let message = match &error {
+        Some(error) => format!("step {position} ({title}) {verb}: {error}"),
+        None => format!("step {position} ({title}) {verb}"),
+    };
+    let mut event = NewEvent::new(kind, message).step(id);
+    event.result = Some(result);
+    emit(txn, fx, request, event).await
+}
+
+/// Fails a running step whose agent process is gone.
+async fn fail_running_step(
+    txn: &DatabaseTransaction,
+    fx: &mut Effects,
+    step: step::Model,
+    error: &str,
+) -> Result<()> {
+    let mut request = lock_request(txn, step.request_id).await?;
+    let now = convert::timestamp(chrono::Utc::now());
+    let result = pb::WorkResult {
+        work_id: step.work_id.map(|id| id.to_string()).unwrap_or_default(),
+        request_id: step.request_id.to_string(),
+        step_id: step.id.to_string(),
+        agent_id: step.agent_id.clone().unwrap_or_default(),
+        status: pb::WorkStatus::Failed as i32,
+        exit_code: -1,
+        error: error.to_owned(),
+        finished_at: Some(now),
+        ..pb::WorkResult::default()
+    };
+    finish_step(txn, fx, &mut request, step, result).await?;
+    advance(txn, fx, &mut request).await
+}
+
+/// Moves a running request on after a change: queues steps whose dependencies succeeded, skips
+/// what can no longer run, and ends the request when nothing is left to wait for.
+async fn advance(txn: &DatabaseTransaction, fx: &mut Effects, request: &mut request::Model) -> Result<()> {
+    if request.finished_at.is_some() {
+        return Ok(());
+    }
+    let plan = current_plan(txn, request).await?;
+    if request.status == RequestStatus::AwaitingApproval {
+        // Only a cancellation moves an undecided request on.
+        if request.cancel_requested_at.is_some() {
+            close_steps(txn, fx, request, plan.id, StepStatus::Skipped, "the request was cancelled").await?;
+            let reason = request.status_reason.clone();
+            finish(txn, fx, request, RequestStatus::Cancelled, reason).await?;
+        }
+        return Ok(());
+    }
+    let steps = with_steps(txn, plan).await?.steps;
+    let failed = steps.iter().find(|step| step.status == StepStatus::Failed);
+    let running = steps.iter().any(|step| step.status == StepStatus::Running);
+    if let Some(failed) = failed {
+        let why = format!("step {} failed", failed.position);
+        let reason = format!(
+            "step {} ({}) failed: {}",
+            failed.position,
+            failed.title,
+            failed.error.as_deref().unwrap_or("no error reported")
+        );
+        close_steps(txn, fx, request, failed.plan_id, StepStatus::Skipped, &why).await?;
+        if !running {
+            finish(txn, fx, request, RequestStatus::Failed, reason).await?;
+        }
+        return Ok(());
+    }
+    if request.cancel_requested_at.is_some() {
+        if let Some(first) = steps.first() {
+            close_steps(txn, fx, request, first.plan_id, StepStatus::Cancelled, "the request was cancelled").await?;
+        }
+        for step in steps.iter().filter(|step| step.status == StepStatus::Running) {
+            if let Some(work_id) = step.work_id {
+                fx.cancel.push(pb::CancelWork {
+                    work_id: work_id.to_string(),
+                    request_id: request.id.to_string(),
+                    reason: request.status_reason.clone(),
+                });
+            }
+        }
+        if !running {
+            let reason = request.status_reason.clone();
+            finish(txn, fx, request, RequestStatus::Cancelled, reason).await?;
+        }
+        return Ok(());
+    }
+    if steps.iter().all(|step| step.status == StepStatus::Succeeded) {
+        let reason = format!("all {} step(s) succeeded", steps.len());
+        return finish(txn, fx, request, RequestStatus::Succeeded, reason).await;
+    }
+    if steps.iter().any(|step| step.status == StepStatus::Cancelled) {
+        // A step cancelled on its own agent (e.g. a heartbeat told it to stop) ends the request.
+        let reason = "a step was cancelled".to_owned();
+        if !running {
+            finish(txn, fx, request, RequestStatus::Cancelled, reason).await?;
+        }
+        return Ok(());
+    }
+    for step in &steps {
+        if step.status != StepStatus::Pending {
+            continue;
+        }
+        let depends_on = convert::depends_on(step)?;
+        let ready = depends_on.iter().all(|position| {
+            steps.iter().any(|other| other.position == *position && other.status == StepStatus::Succeeded)
+        });
+        if ready {
+            queue_step(txn, fx, request, step.clone()).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn queue_step(
+    txn: &DatabaseTransaction,
+    fx: &mut Effects,
+    request: &mut request::Model,
+    step: step::Model,
+) -> Result<()> {
+    let (id, position, title, kind) = (step.id, step.position, step.title.clone(), step.agent_kind);
+    let attempt = step.attempt + 1;
+    let mut active: step::ActiveModel = step.into();
+    active.status = Set(StepStatus::Queued);
+    active.attempt = Set(attempt);
+    active.work_id = Set(Some(Uuid::now_v7()));
+    active.queued_at = Set(Some(chrono::Utc::now()));
+    active.agent_id = Set(None);
+    active.instance_id = Set(None);
+    active.update(txn).await?;
+    let message = format!(
+        "step {position} ({title}) queued for {} agents",
+        chiffon_bus::agent_kind_slug(convert::agent_kind(kind))
+    );
+    emit(txn, fx, request, NewEvent::new(Kind::StepQueued, message).step(id)).await?;
+    fx.dispatch.push(id);
+    Ok(())
+}
+
+/// One line for a task event, e.g. "changed: Write compose file on kuma.home.arpa".
+fn describe_task(task: &pb::TaskEvent) -> String {
+    use pb::TaskEventKind as K;
+    let outcome = match task.kind() {
+        K::PlayStarted => return format!("play started: {}", task.play),
+        K::TaskStarted => return format!("task started: {}", task.task),
+        K::HostOk => "ok",
+        K::HostChanged => "changed",
+        K::HostFailed => "failed",
+        K::HostSkipped => "skipped",
+        K::HostUnreachable => "unreachable",
+        K::HostFailedIgnored => "failed (ignored)",
+        K::Unspecified => "event",
+    };
+    match task.message.as_str() {
+        "" => format!("{outcome}: {} on {}", task.task, task.host),
+        message => format!("{outcome}: {} on {}: {message}", task.task, task.host),
+    }
+}

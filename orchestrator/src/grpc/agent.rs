@@ -1,0 +1,87 @@
+//! `chiffon.v1.AgentService`.
+
+use crate::convert;
+use crate::engine::{Claim, Orchestrator};
+use chiffon_proto::v1 as pb;
+use chiffon_proto::v1::agent_service_server::AgentService;
+use tonic::{Request, Response, Status};
+
+/// Serves the agent API.
+pub struct AgentApi {
+    orchestrator: Orchestrator,
+}
+
+impl AgentApi {
+    /// The API over `orchestrator`.
+    pub fn new(orchestrator: Orchestrator) -> Self {
+        Self { orchestrator }
+    }
+}
+
+#[tonic::async_trait]
+impl AgentService for AgentApi {
+    async fn register_agent(
+        &self,
+        request: Request<pb::RegisterAgentRequest>,
+    ) -> Result<Response<pb::RegisterAgentResponse>, Status> {
+        let registration = request.into_inner();
+        let playbooks = registration.playbooks.len();
+        let agent = self.orchestrator.register_agent(registration).await?;
+        let interval = self.orchestrator.config().heartbeat_interval;
+        Ok(Response::new(pb::RegisterAgentResponse {
+            agent: Some(convert::agent(&agent, playbooks)),
+            heartbeat_interval: Some(prost_types::Duration {
+                seconds: interval.as_secs() as i64,
+                nanos: interval.subsec_nanos() as i32,
+            }),
+        }))
+    }
+
+    async fn heartbeat(
+        &self,
+        request: Request<pb::HeartbeatRequest>,
+    ) -> Result<Response<pb::HeartbeatResponse>, Status> {
+        let request = request.into_inner();
+        let stop_work_ids = self
+            .orchestrator
+            .heartbeat(&request.agent_id, &request.instance_id, &request.running_work_ids)
+            .await?;
+        Ok(Response::new(pb::HeartbeatResponse { stop_work_ids }))
+    }
+
+    async fn list_agents(
+        &self,
+        request: Request<pb::ListAgentsRequest>,
+    ) -> Result<Response<pb::ListAgentsResponse>, Status> {
+        let request = request.into_inner();
+        let status = match request.status() {
+            pb::AgentStatus::Unspecified => None,
+            pb::AgentStatus::Online => Some(chiffon_entity::AgentStatus::Online),
+            pb::AgentStatus::Offline => Some(chiffon_entity::AgentStatus::Offline),
+        };
+        let agents = self
+            .orchestrator
+            .list_agents(convert::agent_kind_filter(request.kind()), status)
+            .await?;
+        Ok(Response::new(pb::ListAgentsResponse {
+            agents: agents.iter().map(|(agent, count)| convert::agent(agent, *count)).collect(),
+        }))
+    }
+
+    async fn claim_work(
+        &self,
+        request: Request<pb::ClaimWorkRequest>,
+    ) -> Result<Response<pb::ClaimWorkResponse>, Status> {
+        let request = request.into_inner();
+        let claim = self
+            .orchestrator
+            .claim_work(&request.work_id, &request.agent_id, &request.instance_id)
+            .await?;
+        let (outcome, detail) = match claim {
+            Claim::Granted => (pb::ClaimOutcome::Granted, String::new()),
+            Claim::HeldElsewhere(detail) => (pb::ClaimOutcome::HeldElsewhere, detail),
+            Claim::NotRunnable(detail) => (pb::ClaimOutcome::NotRunnable, detail),
+        };
+        Ok(Response::new(pb::ClaimWorkResponse { outcome: outcome as i32, detail }))
+    }
+}

@@ -1,0 +1,35 @@
+//! The gRPC services: thin adapters that validate requests, call the [`Orchestrator`] and turn
+//! its answers into `chiffon.v1` messages. Errors become statuses here and nowhere else.
+//!
+//! [`Orchestrator`]: crate::Orchestrator
+
+mod agent;
+mod orchestrator;
+
+pub use agent::AgentApi;
+pub use orchestrator::OrchestratorApi;
+
+use crate::error::OrchestratorError;
+use tonic::Status;
+
+impl From<OrchestratorError> for Status {
+    fn from(error: OrchestratorError) -> Self {
+        let message = error.to_string();
+        match error {
+            OrchestratorError::InvalidArgument(_) => Status::invalid_argument(message),
+            OrchestratorError::NotFound { .. } | OrchestratorError::UnknownAgent { .. } => {
+                Status::not_found(message)
+            }
+            OrchestratorError::FailedPrecondition(_) => Status::failed_precondition(message),
+            OrchestratorError::Database(error) => {
+                tracing::error!(%error, "database operation failed");
+                Status::unavailable("the orchestrator's database is unavailable; try again shortly")
+            }
+            OrchestratorError::Bus(_) => Status::unavailable(message),
+            OrchestratorError::Corrupt { .. } => {
+                tracing::error!(%message, "stored data is corrupt");
+                Status::internal(message)
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! Chiffon's orchestrator: it turns requests into plans, holds them for approval, dispatches the
+//! approved steps to agents over the bus and records everything that happens.
+//!
+//! - [`engine`] is the state machine and the only writer of the database;
+//! - [`planner`] turns a request's text into steps from the agents' catalogs;
+//! - [`events`] records each request's history and streams it to watchers;
+//! - `dispatch`, `status` and `reaper` are the background tasks that publish work, consume
+//!   agents' reports and notice agents that went silent;
+//! - [`grpc`] and [`server`] expose it all over one gRPC port.
+//!
+//! Invariant: nothing is published to a work queue unless the plan revision it belongs to has
+//! an approval row bound to its content hash.
+
+pub mod convert;
+pub mod database;
+mod dispatch;
+pub mod engine;
+pub mod error;
+mod events;
+pub mod grpc;
+pub mod planner;
+mod reaper;
+pub mod server;
+mod status;
+
+pub use engine::{Orchestrator, OrchestratorConfig};
+pub use error::{OrchestratorError, Result};

@@ -1,0 +1,13 @@
+//! Chiffon's contracts, generated from `proto/chiffon/v1/*.proto`.
+//!
+//! The `.proto` files are the source of truth for every API and bus message; this crate only
+//! compiles them. Other languages generate their clients from the same files.
+
+/// Package `chiffon.v1`: the orchestrator and agent APIs and the bus messages.
+pub mod v1 {
+    #![allow(clippy::doc_lazy_continuation, clippy::large_enum_variant)]
+    tonic::include_proto!("chiffon.v1");
+}
+
+/// Encoded `FileDescriptorSet` of every Chiffon proto file, for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("chiffon_descriptor");

@@ -1,0 +1,32 @@
+# shellcheck shell=bash
+# scripts/env.sh — the environment every Chiffon script (and a developer's shell) works in.
+#
+# Source it, don't run it:   . scripts/env.sh
+#
+# Sets:
+#   REPO_ROOT                 the root of this clone
+#   CHIFFON_VENV              the project's Python venv (default <repo>/.venv), its bin/ first on PATH
+#   CARGO_TARGET_DIR          default $HOME/.cache/chiffon/target: outside the clone, so fresh
+#                             clones (CI) reuse earlier builds; kept if already set
+#   CHIFFON_ANSIBLE_PLAYBOOK  the venv's ansible-playbook (what the infra agent and tests run)
+#   CHIFFON_PYTHON            the venv's python (has grpcio-tools for the gRPC client tests)
+# Adds ~/.cargo/bin to PATH when cargo isn't already on it (a fresh rustup install).
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export REPO_ROOT
+
+export CHIFFON_VENV="${CHIFFON_VENV:-$REPO_ROOT/.venv}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chiffon/target}"
+
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    PATH="$HOME/.cargo/bin:$PATH"
+fi
+
+case "$PATH" in
+    "$CHIFFON_VENV/bin:"*) ;;
+    *) PATH="$CHIFFON_VENV/bin:$PATH" ;;
+esac
+export PATH
+
+export CHIFFON_ANSIBLE_PLAYBOOK="$CHIFFON_VENV/bin/ansible-playbook"
+export CHIFFON_PYTHON="$CHIFFON_VENV/bin/python"

@@ -1,0 +1,262 @@
+//! The long-running processes: `dev`, `serve` and `agent infra`. Each builds its parts from its
+//! arguments, runs them until Ctrl-C or SIGTERM, then stops every task before exiting.
+
+use anyhow::{Context as _, bail};
+use chiffon_agents::infra::{InfraAgentConfig, parse_var, run_infra_agent};
+use chiffon_bus::memory::MemoryBus;
+use chiffon_bus::rabbitmq::RabbitBus;
+use chiffon_bus::{Bus, BusSettings};
+use chiffon_orchestrator::{Orchestrator, OrchestratorConfig};
+use clap::{Args, Subcommand};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The request `chiffon dev` suggests trying first.
+const FIRST_REQUEST: &str =
+    "Deploy Uptime Kuma to the homelab and add our existing portals to its config";
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Directory for the SQLite database and the files the example playbooks deploy.
+    #[arg(long, default_value = ".chiffon", env = "CHIFFON_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Address of the gRPC port (use port 0 to pick a free one).
+    #[arg(long, default_value = "127.0.0.1:50051", env = "CHIFFON_LISTEN")]
+    listen: SocketAddr,
+    /// Infrastructure repository the agent runs playbooks from [default: the bundled example].
+    #[arg(long)]
+    repo: Option<PathBuf>,
+    /// Extra variable for every playbook run, KEY=VALUE; repeatable.
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    vars: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address of the gRPC port.
+    #[arg(long, default_value = "0.0.0.0:50051", env = "CHIFFON_LISTEN")]
+    listen: SocketAddr,
+    /// PostgreSQL URL, e.g. postgres://chiffon:secret@db:5432/chiffon.
+    #[arg(long, env = "CHIFFON_DATABASE_URL", hide_env_values = true)]
+    database_url: String,
+    /// RabbitMQ URL, e.g. amqp://chiffon:secret@rabbitmq:5672/%2f.
+    #[arg(long, env = "CHIFFON_AMQP_URL", hide_env_values = true)]
+    amqp_url: String,
+    /// Seconds between agent heartbeats.
+    #[arg(long, default_value_t = 5)]
+    heartbeat_seconds: u64,
+    /// Seconds without a heartbeat after which an agent is offline and its work fails.
+    #[arg(long, default_value_t = 30)]
+    agent_offline_seconds: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Run playbooks from an infrastructure repository.
+    Infra(InfraArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InfraArgs {
+    /// RabbitMQ URL.
+    #[arg(long, env = "CHIFFON_AMQP_URL", hide_env_values = true)]
+    amqp_url: String,
+    /// The orchestrator's gRPC address.
+    #[arg(long, env = "CHIFFON_SERVER", default_value = "http://127.0.0.1:50051")]
+    orchestrator: String,
+    /// The infrastructure repository (playbooks and inventory).
+    #[arg(long, env = "CHIFFON_INFRA_REPO")]
+    repo: PathBuf,
+    /// Stable id of this agent [default: infra-<hostname>].
+    #[arg(long, env = "CHIFFON_AGENT_ID")]
+    agent_id: Option<String>,
+    /// Extra variable for every playbook run, KEY=VALUE; repeatable.
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    vars: Vec<String>,
+}
+
+/// Cancels `shutdown` on Ctrl-C or SIGTERM.
+fn stop_on_signal(shutdown: &CancellationToken) {
+    let shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM; use Ctrl-C");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminate => {}
+            () = shutdown.cancelled() => return,
+        }
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
+}
+
+async fn bind(listen: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}; is another orchestrator running? pick another port with --listen"))?;
+    let address = listener.local_addr()?;
+    Ok((listener, address))
+}
+
+fn default_vars(vars: &[String]) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    let mut map = serde_json::Map::new();
+    for var in vars {
+        let (key, value) = parse_var(var)?;
+        map.insert(key, value);
+    }
+    Ok(map)
+}
+
+/// `chiffon dev`.
+pub async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
+    let _telemetry = chiffon_observability::init("chiffon-dev")?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", args.data_dir.display()))?;
+    let data_dir = args.data_dir.canonicalize()?;
+    let repo = match args.repo {
+        Some(repo) => repo,
+        None => bundled_example()?,
+    };
+    let repo = repo
+        .canonicalize()
+        .with_context(|| format!("the infrastructure repository {} does not exist", repo.display()))?;
+    let mut vars = default_vars(&args.vars)?;
+    if !vars.contains_key("homelab_root") {
+        let root = data_dir.join("homelab");
+        vars.insert("homelab_root".into(), root.display().to_string().into());
+    }
+
+    let shutdown = CancellationToken::new();
+    stop_on_signal(&shutdown);
+    let database_url = format!("sqlite://{}?mode=rwc", data_dir.join("chiffon.db").display());
+    let db = chiffon_orchestrator::database::connect(&database_url)
+        .await
+        .context("cannot open the SQLite database")?;
+    let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new(BusSettings::default(), shutdown.clone()));
+    let orchestrator =
+        Orchestrator::start(db, bus.clone(), OrchestratorConfig::default(), shutdown.clone()).await?;
+    let (listener, address) = bind(args.listen).await?;
+    let server = tokio::spawn(chiffon_orchestrator::server::serve(
+        orchestrator.clone(),
+        listener,
+        shutdown.clone(),
+    ));
+    let endpoint = format!("http://{address}");
+    println!("chiffon dev: orchestrator listening on {endpoint}");
+    println!("  data:   {} (SQLite, in-process bus)", data_dir.display());
+    println!("  repo:   {}", repo.display());
+
+    let channel = tonic::transport::Endpoint::from_shared(endpoint.clone())?.connect_lazy();
+    let mut config = InfraAgentConfig::new(repo);
+    config.default_vars = vars;
+    let agent = tokio::spawn(run_infra_agent(config, bus, channel, shutdown.clone()));
+
+    let ready = tokio::select! {
+        ready = wait_for_agent(&orchestrator) => ready,
+        () = shutdown.cancelled() => false,
+    };
+    if ready {
+        let me = std::env::current_exe().map(|path| path.display().to_string()).unwrap_or_else(|_| "chiffon".into());
+        println!("  agent:  infrastructure agent online");
+        println!();
+        println!("Next, in another terminal:");
+        println!("  export CHIFFON_SERVER={endpoint}");
+        println!("  {me} request \"{FIRST_REQUEST}\"");
+        println!("Stop with Ctrl-C.");
+    }
+
+    shutdown.cancelled().await;
+    let agent_result = agent.await;
+    let server_result = server.await;
+    orchestrator.stopped().await;
+    agent_result.context("the agent task panicked")??;
+    server_result.context("the server task panicked")??;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Waits until the in-process agent has registered.
+async fn wait_for_agent(orchestrator: &Orchestrator) -> bool {
+    for _ in 0..300 {
+        if let Ok(agents) = orchestrator.list_agents(None, None).await
+            && !agents.is_empty()
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("chiffon dev: the infrastructure agent did not register within 30 s; see the log above");
+    false
+}
+
+/// The example repository: `examples/homelab-infra` under the working directory, else the one
+/// in the source tree this binary was built from.
+fn bundled_example() -> anyhow::Result<PathBuf> {
+    let relative = Path::new("examples/homelab-infra");
+    if relative.is_dir() {
+        return Ok(relative.to_path_buf());
+    }
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    if built_from.is_dir() {
+        return Ok(built_from);
+    }
+    bail!("no infrastructure repository given and examples/homelab-infra is not here; pass --repo PATH")
+}
+
+/// `chiffon serve`.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let _telemetry = chiffon_observability::init("chiffon-orchestrator")?;
+    let shutdown = CancellationToken::new();
+    stop_on_signal(&shutdown);
+    let db = chiffon_orchestrator::database::connect(&args.database_url)
+        .await
+        .context("cannot open the database")?;
+    let bus: Arc<dyn Bus> =
+        Arc::new(RabbitBus::connect(&args.amqp_url, BusSettings::default(), shutdown.clone()).await?);
+    let config = OrchestratorConfig {
+        heartbeat_interval: Duration::from_secs(args.heartbeat_seconds.max(1)),
+        agent_offline_after: Duration::from_secs(args.agent_offline_seconds.max(2)),
+    };
+    let orchestrator = Orchestrator::start(db, bus, config, shutdown.clone()).await?;
+    let (listener, address) = bind(args.listen).await?;
+    println!("chiffon serve: orchestrator listening on http://{address}");
+    let served = chiffon_orchestrator::server::serve(orchestrator.clone(), listener, shutdown.clone()).await;
+    shutdown.cancel();
+    orchestrator.stopped().await;
+    served?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `chiffon agent …`.
+pub async fn agent(command: AgentCommand) -> anyhow::Result<ExitCode> {
+    let AgentCommand::Infra(args) = command;
+    let _telemetry = chiffon_observability::init("chiffon-agent-infra")?;
+    let shutdown = CancellationToken::new();
+    stop_on_signal(&shutdown);
+    let bus: Arc<dyn Bus> =
+        Arc::new(RabbitBus::connect(&args.amqp_url, BusSettings::default(), shutdown.clone()).await?);
+    let channel = tonic::transport::Endpoint::from_shared(args.orchestrator.clone())
+        .with_context(|| format!("invalid orchestrator address {}", args.orchestrator))?
+        .connect_lazy();
+    let mut config = InfraAgentConfig::new(args.repo);
+    if let Some(agent_id) = args.agent_id {
+        config.agent_id = agent_id;
+    }
+    config.default_vars = default_vars(&args.vars)?;
+    run_infra_agent(config, bus, channel, shutdown).await?;
+    Ok(ExitCode::SUCCESS)
+}

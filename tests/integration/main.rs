@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `chiffon` binary against real PostgreSQL, RabbitMQ, ansible-playbook
+//! and a Python gRPC client generated from `proto/`. Every test gets its own database, vhost,
+//! data directory and copy of the example repository, so tests run in parallel.
+
+mod support;
+
+mod bad_input;
+mod distributed;
+mod embedded;
+mod interop;

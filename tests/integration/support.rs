@@ -1,0 +1,316 @@
+//! Helpers shared by the end-to-end tests: processes, databases, repositories and clients.
+
+use chiffon_proto::v1 as pb;
+use chiffon_proto::v1::agent_service_client::AgentServiceClient;
+use chiffon_proto::v1::orchestrator_service_client::OrchestratorServiceClient;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tonic::transport::Channel;
+
+pub use chiffon_bus::testing::{BrokerLock, RabbitVhost, restart_broker};
+
+/// The request every happy-path test runs.
+pub const UPTIME_KUMA_REQUEST: &str =
+    "Deploy Uptime Kuma to the homelab and add our existing portals to its config";
+
+/// Upper bound for anything a test waits for; reaching it is a failure, never a measurement.
+pub const PATIENCE: Duration = Duration::from_secs(240);
+
+pub fn chiffon() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_chiffon"))
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A running `chiffon` process, stopped (SIGTERM, then SIGKILL) when dropped. Its stderr goes
+/// to a log file that is printed if the test fails.
+pub struct ChiffonProcess {
+    child: Child,
+    pub endpoint: String,
+    log: PathBuf,
+}
+
+impl ChiffonProcess {
+    /// Starts `chiffon ARGS` and waits for its "listening on" line when `serves` is true.
+    pub fn start(args: &[&str], log_dir: &Path, name: &str, serves: bool) -> Self {
+        let log = log_dir.join(format!("{name}.log"));
+        let log_file = std::fs::File::create(&log).expect("create the process log");
+        let mut child = chiffon()
+            .args(args)
+            .env("RUST_LOG", "info,chiffon=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .expect("start the chiffon binary");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                println!("[{}] {line}", std::thread::current().name().unwrap_or("chiffon"));
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let _ = sender.send(rest.trim().to_owned());
+                }
+            }
+        });
+        let mut process = Self { child, endpoint: String::new(), log };
+        if serves {
+            match receiver.recv_timeout(PATIENCE) {
+                Ok(endpoint) => process.endpoint = endpoint,
+                Err(_) => {
+                    process.dump_log();
+                    panic!("chiffon {args:?} did not start listening");
+                }
+            }
+        }
+        process
+    }
+
+    pub fn dump_log(&self) {
+        if let Ok(log) = std::fs::read_to_string(&self.log) {
+            eprintln!("---- {} ----\n{log}", self.log.display());
+        }
+    }
+
+    /// Stops the process gracefully and returns whether it exited successfully.
+    pub fn stop(&mut self) -> bool {
+        send_sigterm(self.child.id());
+        for _ in 0..200 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        false
+    }
+}
+
+impl Drop for ChiffonProcess {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.dump_log();
+        }
+        if let Ok(None) = self.child.try_wait() {
+            self.stop();
+        }
+    }
+}
+
+fn send_sigterm(pid: u32) {
+    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+}
+
+/// A PostgreSQL database that exists for one test.
+pub struct TempDatabase {
+    name: String,
+}
+
+impl TempDatabase {
+    pub fn create() -> Self {
+        let name = format!("chiffon_test_{}", uuid::Uuid::new_v4().simple());
+        psql(&format!("CREATE DATABASE {name}"));
+        Self { name }
+    }
+
+    pub fn url(&self) -> String {
+        format!("{}/{}", postgres_base(), self.name)
+    }
+}
+
+impl Drop for TempDatabase {
+    fn drop(&mut self) {
+        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+fn postgres_base() -> String {
+    std::env::var("CHIFFON_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+fn psql(sql: &str) {
+    let status = Command::new("psql")
+        .arg(format!("{}/postgres", postgres_base()))
+        .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+        .status()
+        .expect("run psql (is the PostgreSQL client installed? run scripts/setup)");
+    assert!(status.success(), "psql failed: {sql}");
+}
+
+/// A scratch directory with a copy of the example infrastructure repository in `repo/`.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("create a temp dir");
+        copy_dir(&repo_root().join("examples/homelab-infra"), &dir.path().join("repo"));
+        Self { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn repo(&self) -> PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    pub fn homelab_root(&self) -> PathBuf {
+        self.dir.path().join("homelab")
+    }
+
+    /// Adds a playbook to the repository copy.
+    pub fn add_playbook(&self, name: &str, content: &str) {
+        std::fs::write(self.repo().join("playbooks").join(name), content).expect("write playbook");
+    }
+
+    /// `chiffon dev` on this workspace.
+    pub fn start_dev(&self) -> ChiffonProcess {
+        let data = self.path().join("data");
+        let repo = self.repo();
+        let var = format!("homelab_root={}", self.homelab_root().display());
+        ChiffonProcess::start(
+            &[
+                "dev",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                data.to_str().expect("utf-8 path"),
+                "--repo",
+                repo.to_str().expect("utf-8 path"),
+                "--var",
+                &var,
+            ],
+            self.path(),
+            "dev",
+            true,
+        )
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read example repo") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+pub async fn orchestrator(endpoint: &str) -> OrchestratorServiceClient<Channel> {
+    OrchestratorServiceClient::connect(endpoint.to_owned()).await.expect("connect to the orchestrator")
+}
+
+pub async fn agents(endpoint: &str) -> AgentServiceClient<Channel> {
+    AgentServiceClient::connect(endpoint.to_owned()).await.expect("connect to the orchestrator")
+}
+
+/// Waits until an infrastructure agent with a catalog is online.
+pub async fn wait_for_infra_agent(endpoint: &str) {
+    let mut client = agents(endpoint).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let listed = client
+            .list_agents(pb::ListAgentsRequest {
+                kind: pb::AgentKind::Infra as i32,
+                status: pb::AgentStatus::Online as i32,
+            })
+            .await
+            .expect("list agents")
+            .into_inner();
+        if listed.agents.iter().any(|agent| agent.playbook_count > 0) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no infrastructure agent registered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Submits `text` and approves its first plan.
+pub async fn submit_and_approve(client: &mut OrchestratorServiceClient<Channel>, text: &str) -> (pb::Request, pb::Plan) {
+    let submitted = client
+        .submit_request(pb::SubmitRequestRequest { text: text.to_owned() })
+        .await
+        .expect("submit")
+        .into_inner();
+    let plan = submitted.plan.expect("a plan");
+    let approved = client
+        .approve_plan(pb::ApprovePlanRequest {
+            plan_id: plan.plan_id.clone(),
+            content_hash: plan.content_hash.clone(),
+            approver: "test".into(),
+            comment: String::new(),
+        })
+        .await
+        .expect("approve")
+        .into_inner();
+    (approved.request.expect("a request"), approved.plan.expect("a plan"))
+}
+
+/// Follows a request to its end and returns every event.
+pub async fn watch_to_end(client: &mut OrchestratorServiceClient<Channel>, request_id: &str) -> Vec<pb::RequestEvent> {
+    let mut stream = client
+        .watch_request(pb::WatchRequestRequest { request_id: request_id.to_owned(), after_sequence: 0 })
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut events = Vec::new();
+    loop {
+        let next = tokio::time::timeout(PATIENCE, stream.message())
+            .await
+            .expect("the request did not end in time")
+            .expect("the watch stream failed");
+        let Some(response) = next else { break };
+        let event = response.event.expect("an event");
+        let ends = event.ends_request;
+        events.push(event);
+        if ends {
+            break;
+        }
+    }
+    events
+}
+
+/// Checks the history is gap-free from 1, ends with exactly one final event, and that each
+/// step's events came in lifecycle order; returns the kinds in order.
+pub fn assert_well_ordered(events: &[pb::RequestEvent]) -> Vec<pb::RequestEventKind> {
+    for (index, event) in events.iter().enumerate() {
+        assert_eq!(event.sequence, index as i64 + 1, "sequence gap at {event:?}");
+    }
+    let last = events.last().expect("some events");
+    assert!(last.ends_request, "the last event must end the request: {last:?}");
+    assert_eq!(events.iter().filter(|event| event.ends_request).count(), 1);
+    let kinds: Vec<pb::RequestEventKind> = events.iter().map(|event| event.kind()).collect();
+    let mut steps: Vec<&str> = events.iter().filter(|e| !e.step_id.is_empty()).map(|e| e.step_id.as_str()).collect();
+    steps.dedup();
+    for step in steps {
+        let phases: Vec<u8> = events
+            .iter()
+            .filter(|event| event.step_id == step)
+            .map(|event| match event.kind() {
+                pb::RequestEventKind::StepQueued => 0,
+                pb::RequestEventKind::StepStarted => 1,
+                pb::RequestEventKind::StepProgress => 2,
+                _ => 3,
+            })
+            .collect();
+        assert!(phases.windows(2).all(|pair| pair[0] <= pair[1]), "step {step} events out of order: {phases:?}");
+    }
+    kinds
+}
+
+/// The Python interpreter with grpcio-tools (the project venv).
+pub fn python() -> String {
+    std::env::var("CHIFFON_PYTHON").unwrap_or_else(|_| repo_root().join(".venv/bin/python").display().to_string())
+}
