@@ -145,7 +145,10 @@ async fn channel(server: &Server) -> anyhow::Result<Channel> {
 
 async fn orchestrator(server: &Server) -> anyhow::Result<Orchestrator> {
     let inject: Intercept = chiffon_observability::propagation::inject_grpc;
-    Ok(OrchestratorServiceClient::with_interceptor(channel(server).await?, inject))
+    Ok(OrchestratorServiceClient::with_interceptor(
+        channel(server).await?,
+        inject,
+    ))
 }
 
 /// Turns a refusal into an error that shows the orchestrator's own words.
@@ -163,7 +166,9 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
                 .await
                 .map_err(refused)?
                 .into_inner();
-            let request = response.request.context("the orchestrator returned no request")?;
+            let request = response
+                .request
+                .context("the orchestrator returned no request")?;
             println!("request {} submitted", request.request_id);
             if let Some(plan) = &response.plan {
                 print_plan(plan);
@@ -172,10 +177,23 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
             println!("Approve it:  chiffon approve {}", request.request_id);
             println!("Follow it:   chiffon watch {}", request.request_id);
         }
-        ClientCommand::Plan { request_id, revision, server } => {
-            print_plan(&fetch_plan(&mut orchestrator(&server).await?, &request_id, revision).await?);
+        ClientCommand::Plan {
+            request_id,
+            revision,
+            server,
+        } => {
+            print_plan(
+                &fetch_plan(&mut orchestrator(&server).await?, &request_id, revision).await?,
+            );
         }
-        ClientCommand::Approve { request_id, revision, hash, comment, who, server } => {
+        ClientCommand::Approve {
+            request_id,
+            revision,
+            hash,
+            comment,
+            who,
+            server,
+        } => {
             let mut client = orchestrator(&server).await?;
             let plan = fetch_plan(&mut client, &request_id, revision).await?;
             let response = client
@@ -188,7 +206,10 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
                 .await
                 .map_err(refused)?
                 .into_inner();
-            let status = response.request.map(|request| request.status()).unwrap_or_default();
+            let status = response
+                .request
+                .map(|request| request.status())
+                .unwrap_or_default();
             println!(
                 "plan revision {} ({}) approved; request is {}",
                 plan.revision,
@@ -196,20 +217,41 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
                 status_word(status)
             );
         }
-        ClientCommand::Reject { request_id, reason, who, server } => {
+        ClientCommand::Reject {
+            request_id,
+            reason,
+            who,
+            server,
+        } => {
             let mut client = orchestrator(&server).await?;
             let plan = fetch_plan(&mut client, &request_id, 0).await?;
             client
-                .reject_plan(pb::RejectPlanRequest { plan_id: plan.plan_id, reason, approver: who.name })
+                .reject_plan(pb::RejectPlanRequest {
+                    plan_id: plan.plan_id,
+                    reason,
+                    approver: who.name,
+                })
                 .await
                 .map_err(refused)?;
-            println!("plan revision {} rejected; request {request_id} ended", plan.revision);
+            println!(
+                "plan revision {} rejected; request {request_id} ended",
+                plan.revision
+            );
         }
-        ClientCommand::Modify { request_id, feedback, who, server } => {
+        ClientCommand::Modify {
+            request_id,
+            feedback,
+            who,
+            server,
+        } => {
             let mut client = orchestrator(&server).await?;
             let plan = fetch_plan(&mut client, &request_id, 0).await?;
             let revised = client
-                .revise_plan(pb::RevisePlanRequest { plan_id: plan.plan_id, feedback, approver: who.name })
+                .revise_plan(pb::RevisePlanRequest {
+                    plan_id: plan.plan_id,
+                    feedback,
+                    approver: who.name,
+                })
                 .await
                 .map_err(refused)?
                 .into_inner()
@@ -217,7 +259,11 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
                 .context("the orchestrator returned no plan")?;
             print_plan(&revised);
         }
-        ClientCommand::Cancel { request_id, reason, server } => {
+        ClientCommand::Cancel {
+            request_id,
+            reason,
+            server,
+        } => {
             let request = orchestrator(&server)
                 .await?
                 .cancel_request(pb::CancelRequestRequest { request_id, reason })
@@ -226,15 +272,26 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
                 .into_inner()
                 .request
                 .context("the orchestrator returned no request")?;
-            println!("request {} is {}", request.request_id, status_word(request.status()));
+            println!(
+                "request {} is {}",
+                request.request_id,
+                status_word(request.status())
+            );
         }
-        ClientCommand::Watch { request_id, after, server } => {
+        ClientCommand::Watch {
+            request_id,
+            after,
+            server,
+        } => {
             return watch(&mut orchestrator(&server).await?, request_id, after).await;
         }
         ClientCommand::List { limit, server } => {
             let requests = orchestrator(&server)
                 .await?
-                .list_requests(pb::ListRequestsRequest { page_size: limit, ..Default::default() })
+                .list_requests(pb::ListRequestsRequest {
+                    page_size: limit,
+                    ..Default::default()
+                })
                 .await
                 .map_err(refused)?
                 .into_inner()
@@ -275,12 +332,15 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
         }
         ClientCommand::Health { server } => {
             use tonic_health::pb::health_check_response::ServingStatus;
-            let status = tonic_health::pb::health_client::HealthClient::new(channel(&server).await?)
-                .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
-                .await
-                .map_err(refused)?
-                .into_inner()
-                .status();
+            let status =
+                tonic_health::pb::health_client::HealthClient::new(channel(&server).await?)
+                    .check(tonic_health::pb::HealthCheckRequest {
+                        service: String::new(),
+                    })
+                    .await
+                    .map_err(refused)?
+                    .into_inner()
+                    .status();
             println!("{status:?}");
             if status != ServingStatus::Serving {
                 return Ok(ExitCode::FAILURE);
@@ -290,9 +350,16 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn fetch_plan(client: &mut Orchestrator, request_id: &str, revision: i32) -> anyhow::Result<pb::Plan> {
+async fn fetch_plan(
+    client: &mut Orchestrator,
+    request_id: &str,
+    revision: i32,
+) -> anyhow::Result<pb::Plan> {
     client
-        .get_plan(pb::GetPlanRequest { request_id: request_id.to_owned(), revision })
+        .get_plan(pb::GetPlanRequest {
+            request_id: request_id.to_owned(),
+            revision,
+        })
         .await
         .map_err(refused)?
         .into_inner()
@@ -300,26 +367,45 @@ async fn fetch_plan(client: &mut Orchestrator, request_id: &str, revision: i32) 
         .context("the orchestrator returned no plan")
 }
 
-async fn watch(client: &mut Orchestrator, request_id: String, after: i64) -> anyhow::Result<ExitCode> {
+async fn watch(
+    client: &mut Orchestrator,
+    request_id: String,
+    after: i64,
+) -> anyhow::Result<ExitCode> {
     let mut events = client
-        .watch_request(pb::WatchRequestRequest { request_id, after_sequence: after })
+        .watch_request(pb::WatchRequestRequest {
+            request_id,
+            after_sequence: after,
+        })
         .await
         .map_err(refused)?
         .into_inner();
     while let Some(response) = events.message().await.map_err(refused)? {
-        let Some(event) = response.event else { continue };
+        let Some(event) = response.event else {
+            continue;
+        };
         let time = event
             .occurred_at
             .and_then(|at| chrono::DateTime::from_timestamp(at.seconds, at.nanos as u32))
-            .map(|at| at.with_timezone(&chrono::Local).format("%H:%M:%S").to_string())
+            .map(|at| {
+                at.with_timezone(&chrono::Local)
+                    .format("%H:%M:%S")
+                    .to_string()
+            })
             .unwrap_or_default();
         println!("[{:>4}] {time}  {}", event.sequence, event.message);
         if event.ends_request {
             let succeeded = event.kind() == pb::RequestEventKind::RequestSucceeded;
-            return Ok(if succeeded { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+            return Ok(if succeeded {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
         }
     }
-    bail!("the event stream ended before the request did (the orchestrator stopped?); run watch again to resume")
+    bail!(
+        "the event stream ended before the request did (the orchestrator stopped?); run watch again to resume"
+    )
 }
 
 fn print_plan(plan: &pb::Plan) {
@@ -340,7 +426,11 @@ fn print_plan(plan: &pb::Plan) {
             [] => String::new(),
             positions => format!(
                 ", after {}",
-                positions.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+                positions
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
         println!(

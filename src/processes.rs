@@ -125,16 +125,23 @@ fn default_vars(vars: &[String]) -> anyhow::Result<serde_json::Map<String, serde
 /// `chiffon dev`.
 pub async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
     let _telemetry = chiffon_observability::init("chiffon-dev")?;
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("cannot create the data directory {}", args.data_dir.display()))?;
+    std::fs::create_dir_all(&args.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            args.data_dir.display()
+        )
+    })?;
     let data_dir = args.data_dir.canonicalize()?;
     let repo = match args.repo {
         Some(repo) => repo,
         None => bundled_example()?,
     };
-    let repo = repo
-        .canonicalize()
-        .with_context(|| format!("the infrastructure repository {} does not exist", repo.display()))?;
+    let repo = repo.canonicalize().with_context(|| {
+        format!(
+            "the infrastructure repository {} does not exist",
+            repo.display()
+        )
+    })?;
     let mut vars = default_vars(&args.vars)?;
     if !vars.contains_key("homelab_root") {
         let root = data_dir.join("homelab");
@@ -143,13 +150,23 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
 
     let shutdown = CancellationToken::new();
     stop_on_signal(&shutdown);
-    let database_url = format!("sqlite://{}?mode=rwc", data_dir.join("chiffon.db").display());
+    let database_url = format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("chiffon.db").display()
+    );
     let db = chiffon_orchestrator::database::connect(&database_url)
         .await
         .context("cannot open the SQLite database")?;
-    let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new(BusSettings::default(), shutdown.clone()));
-    let orchestrator =
-        Orchestrator::start(db, bus.clone(), OrchestratorConfig::default(), shutdown.clone()).await?;
+    // The bus outlives the orchestrator and agent so they can report their last results.
+    let bus_shutdown = CancellationToken::new();
+    let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new(BusSettings::default(), bus_shutdown.clone()));
+    let orchestrator = Orchestrator::start(
+        db,
+        bus.clone(),
+        OrchestratorConfig::default(),
+        shutdown.clone(),
+    )
+    .await?;
     let (listener, address) = bind(args.listen).await?;
     let server = tokio::spawn(chiffon_orchestrator::server::serve(
         orchestrator.clone(),
@@ -171,7 +188,9 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
         () = shutdown.cancelled() => false,
     };
     if ready {
-        let me = std::env::current_exe().map(|path| path.display().to_string()).unwrap_or_else(|_| "chiffon".into());
+        let me = std::env::current_exe()
+            .map(|path| path.display().to_string())
+            .unwrap_or_else(|_| "chiffon".into());
         println!("  agent:  infrastructure agent online");
         println!();
         println!("Next, in another terminal:");
@@ -184,6 +203,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
     let agent_result = agent.await;
     let server_result = server.await;
     orchestrator.stopped().await;
+    bus_shutdown.cancel();
     agent_result.context("the agent task panicked")??;
     server_result.context("the server task panicked")??;
     Ok(ExitCode::SUCCESS)
@@ -199,7 +219,9 @@ async fn wait_for_agent(orchestrator: &Orchestrator) -> bool {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    eprintln!("chiffon dev: the infrastructure agent did not register within 30 s; see the log above");
+    eprintln!(
+        "chiffon dev: the infrastructure agent did not register within 30 s; see the log above"
+    );
     false
 }
 
@@ -214,7 +236,9 @@ fn bundled_example() -> anyhow::Result<PathBuf> {
     if built_from.is_dir() {
         return Ok(built_from);
     }
-    bail!("no infrastructure repository given and examples/homelab-infra is not here; pass --repo PATH")
+    bail!(
+        "no infrastructure repository given and examples/homelab-infra is not here; pass --repo PATH"
+    )
 }
 
 /// `chiffon serve`.
@@ -225,8 +249,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let db = chiffon_orchestrator::database::connect(&args.database_url)
         .await
         .context("cannot open the database")?;
-    let bus: Arc<dyn Bus> =
-        Arc::new(RabbitBus::connect(&args.amqp_url, BusSettings::default(), shutdown.clone()).await?);
+    let bus_shutdown = CancellationToken::new();
+    let bus: Arc<dyn Bus> = Arc::new(
+        RabbitBus::connect(&args.amqp_url, BusSettings::default(), bus_shutdown.clone()).await?,
+    );
     let config = OrchestratorConfig {
         heartbeat_interval: Duration::from_secs(args.heartbeat_seconds.max(1)),
         agent_offline_after: Duration::from_secs(args.agent_offline_seconds.max(2)),
@@ -234,9 +260,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let orchestrator = Orchestrator::start(db, bus, config, shutdown.clone()).await?;
     let (listener, address) = bind(args.listen).await?;
     println!("chiffon serve: orchestrator listening on http://{address}");
-    let served = chiffon_orchestrator::server::serve(orchestrator.clone(), listener, shutdown.clone()).await;
+    let served =
+        chiffon_orchestrator::server::serve(orchestrator.clone(), listener, shutdown.clone()).await;
     shutdown.cancel();
     orchestrator.stopped().await;
+    bus_shutdown.cancel();
     served?;
     Ok(ExitCode::SUCCESS)
 }
@@ -247,8 +275,10 @@ pub async fn agent(command: AgentCommand) -> anyhow::Result<ExitCode> {
     let _telemetry = chiffon_observability::init("chiffon-agent-infra")?;
     let shutdown = CancellationToken::new();
     stop_on_signal(&shutdown);
-    let bus: Arc<dyn Bus> =
-        Arc::new(RabbitBus::connect(&args.amqp_url, BusSettings::default(), shutdown.clone()).await?);
+    let bus_shutdown = CancellationToken::new();
+    let bus: Arc<dyn Bus> = Arc::new(
+        RabbitBus::connect(&args.amqp_url, BusSettings::default(), bus_shutdown.clone()).await?,
+    );
     let channel = tonic::transport::Endpoint::from_shared(args.orchestrator.clone())
         .with_context(|| format!("invalid orchestrator address {}", args.orchestrator))?
         .connect_lazy();
@@ -257,6 +287,8 @@ pub async fn agent(command: AgentCommand) -> anyhow::Result<ExitCode> {
         config.agent_id = agent_id;
     }
     config.default_vars = default_vars(&args.vars)?;
-    run_infra_agent(config, bus, channel, shutdown).await?;
+    let outcome = run_infra_agent(config, bus, channel, shutdown).await;
+    bus_shutdown.cancel();
+    outcome?;
     Ok(ExitCode::SUCCESS)
 }

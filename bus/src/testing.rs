@@ -90,15 +90,22 @@ impl BrokerLock {
     }
 
     fn acquire(operation: libc::c_int) -> BrokerLock {
-        let file = OpenOptions::new()
+        let created = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            // Tests of other users on the machine must be able to lock it too.
+            // Tests of other users on the machine must be able to lock it too (umask permitting).
             .mode(0o666)
-            .open(LOCK_PATH)
-            .unwrap_or_else(|error| panic!("cannot open the broker lock {LOCK_PATH}: {error}"));
+            .open(LOCK_PATH);
+        // flock needs no write access, so another user's lock file works read-only.
+        let file = match created {
+            Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => {
+                File::open(LOCK_PATH)
+            }
+            other => other,
+        }
+        .unwrap_or_else(|error| panic!("cannot open the broker lock {LOCK_PATH}: {error}"));
         loop {
             // SAFETY: flock only reads the descriptor, which `file` keeps open for the call.
             let result = unsafe { libc::flock(file.as_raw_fd(), operation) };

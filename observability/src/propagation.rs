@@ -105,11 +105,17 @@ mod tests {
             let headers = sender.in_scope(current_trace_headers);
             let traceparent = &headers[TRACEPARENT];
             let sent_trace = sender.context().span().span_context().trace_id();
-            assert!(traceparent.contains(&sent_trace.to_string()), "{traceparent}");
+            assert!(
+                traceparent.contains(&sent_trace.to_string()),
+                "{traceparent}"
+            );
 
             let receiver = tracing::info_span!("receiver");
             continue_trace(&receiver, &headers);
-            assert_eq!(receiver.context().span().span_context().trace_id(), sent_trace);
+            assert_eq!(
+                receiver.context().span().span_context().trace_id(),
+                sent_trace
+            );
         });
     }
 

@@ -223,10 +223,16 @@ pub fn catalog_playbook(row: &chiffon_entity::catalog_playbook::Model) -> pb::Pl
 pub fn json_object_to_struct(value: &serde_json::Value) -> Result<prost_types::Struct> {
     match value {
         serde_json::Value::Object(map) => Ok(prost_types::Struct {
-            fields: map.iter().map(|(key, value)| (key.clone(), json_to_value(value))).collect(),
+            fields: map
+                .iter()
+                .map(|(key, value)| (key.clone(), json_to_value(value)))
+                .collect(),
         }),
         serde_json::Value::Null => Ok(prost_types::Struct::default()),
-        other => Err(OrchestratorError::corrupt("extra variables", format!("not an object: {other}"))),
+        other => Err(OrchestratorError::corrupt(
+            "extra variables",
+            format!("not an object: {other}"),
+        )),
     }
 }
 
@@ -240,7 +246,10 @@ fn json_to_value(value: &serde_json::Value) -> prost_types::Value {
             values: items.iter().map(json_to_value).collect(),
         }),
         serde_json::Value::Object(map) => Kind::StructValue(prost_types::Struct {
-            fields: map.iter().map(|(key, value)| (key.clone(), json_to_value(value))).collect(),
+            fields: map
+                .iter()
+                .map(|(key, value)| (key.clone(), json_to_value(value)))
+                .collect(),
         }),
     };
     prost_types::Value { kind: Some(kind) }
@@ -252,16 +261,21 @@ mod tests {
 
     #[test]
     fn json_objects_become_structs() {
-        let value = serde_json::json!({"port": 3001, "tls": true, "hosts": ["a", "b"], "none": null});
+        let value =
+            serde_json::json!({"port": 3001, "tls": true, "hosts": ["a", "b"], "none": null});
         let converted = json_object_to_struct(&value).expect("an object converts");
         assert_eq!(converted.fields.len(), 4);
-        assert_eq!(converted.fields["port"].kind, Some(Kind::NumberValue(3001.0)));
+        assert_eq!(
+            converted.fields["port"].kind,
+            Some(Kind::NumberValue(3001.0))
+        );
         assert_eq!(converted.fields["tls"].kind, Some(Kind::BoolValue(true)));
     }
 
     #[test]
     fn a_stored_non_object_is_reported_as_corrupt() {
-        let error = json_object_to_struct(&serde_json::json!([1])).expect_err("arrays are not vars");
+        let error =
+            json_object_to_struct(&serde_json::json!([1])).expect_err("arrays are not vars");
         assert!(error.to_string().contains("extra variables"), "{error}");
     }
 }

@@ -47,7 +47,10 @@ async fn publish(orchestrator: &Orchestrator, step_id: Uuid) -> crate::Result<()
     };
     let destination = Destination::Work(item.agent_kind());
     let work_id = item.work_id.clone();
-    orchestrator.bus().publish(destination, BusMessage::WorkItem(item), envelope).await?;
+    orchestrator
+        .bus()
+        .publish(destination, BusMessage::WorkItem(item), envelope)
+        .await?;
     tracing::info!(%step_id, %work_id, queue = %destination.name(), "work published");
     Ok(())
 }

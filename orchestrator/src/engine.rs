@@ -21,9 +21,9 @@ use chiffon_proto::v1::RequestEventKind as Kind;
 use prost::Message as _;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait,
-    DatabaseConnection, DatabaseTransaction, EntityTrait as _, PaginatorTrait as _,
-    QueryFilter as _, QueryOrder as _, QuerySelect as _, TransactionTrait as _,
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
+    QuerySelect as _, TransactionTrait as _,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,7 +124,11 @@ impl Orchestrator {
                 shutdown,
             }),
         };
-        let status = orchestrator.inner.bus.subscribe(Destination::Status).await?;
+        let status = orchestrator
+            .inner
+            .bus
+            .subscribe(Destination::Status)
+            .await?;
         let tasks = &orchestrator.inner.tasks;
         tasks.spawn(crate::dispatch::run(orchestrator.clone(), to_dispatch));
         tasks.spawn(crate::status::run(orchestrator.clone(), status));
@@ -183,7 +187,11 @@ impl Orchestrator {
             };
             if let Err(error) = self
                 .bus()
-                .publish(Destination::Control, BusMessage::CancelWork(cancel), envelope)
+                .publish(
+                    Destination::Control,
+                    BusMessage::CancelWork(cancel),
+                    envelope,
+                )
                 .await
             {
                 // Heartbeats carry the same instruction, so the agent still learns about it.
@@ -224,7 +232,13 @@ impl Orchestrator {
         }
         .insert(&txn)
         .await?;
-        emit(&txn, &mut fx, &mut request, NewEvent::new(Kind::RequestSubmitted, format!("request submitted: {text}"))).await?;
+        emit(
+            &txn,
+            &mut fx,
+            &mut request,
+            NewEvent::new(Kind::RequestSubmitted, format!("request submitted: {text}")),
+        )
+        .await?;
         let plan = insert_plan(&txn, &mut fx, &mut request, &draft, "").await?;
         self.commit(txn, fx).await?;
         Ok((request, plan))
@@ -268,7 +282,9 @@ impl Orchestrator {
         let mut rows = query.limit(size + 1).all(self.db()).await?;
         let next = if rows.len() as u64 > size {
             rows.truncate(size as usize);
-            rows.last().map(|row| row.id.to_string()).unwrap_or_default()
+            rows.last()
+                .map(|row| row.id.to_string())
+                .unwrap_or_default()
         } else {
             String::new()
         };
@@ -311,7 +327,8 @@ impl Orchestrator {
         let id = parse_id("plan_id", plan_id)?;
         if content_hash.trim().is_empty() {
             return Err(OrchestratorError::InvalidArgument(
-                "content_hash is required: pass the content_hash of the plan revision you reviewed".into(),
+                "content_hash is required: pass the content_hash of the plan revision you reviewed"
+                    .into(),
             ));
         }
         check_length("comment", comment, MAX_NOTE)?;
@@ -321,7 +338,9 @@ impl Orchestrator {
         if plan.content_hash != content_hash.trim() {
             return Err(OrchestratorError::FailedPrecondition(format!(
                 "plan revision {} has content hash {}, not {}: review the plan again before approving",
-                plan.revision, plan.content_hash, content_hash.trim()
+                plan.revision,
+                plan.content_hash,
+                content_hash.trim()
             )));
         }
         let plan = with_steps(&txn, plan).await?;
@@ -331,12 +350,28 @@ impl Orchestrator {
                 step.position, step.title
             )));
         }
-        decide(&txn, &plan.plan, ApprovalDecision::Approved, approver, comment).await?;
+        decide(
+            &txn,
+            &plan.plan,
+            ApprovalDecision::Approved,
+            approver,
+            comment,
+        )
+        .await?;
         let plan_row = set_plan_status(&txn, plan.plan, PlanStatus::Approved).await?;
         request.status = RequestStatus::Running;
         request = save_request(&txn, request).await?;
         let who = display_name(approver);
-        emit(&txn, &mut fx, &mut request, NewEvent::new(Kind::PlanApproved, format!("plan revision {} approved by {who}", plan_row.revision))).await?;
+        emit(
+            &txn,
+            &mut fx,
+            &mut request,
+            NewEvent::new(
+                Kind::PlanApproved,
+                format!("plan revision {} approved by {who}", plan_row.revision),
+            ),
+        )
+        .await?;
         advance(&txn, &mut fx, &mut request).await?;
         self.commit(txn, fx).await?;
         let plan = with_steps(self.db(), plan_row).await?;
@@ -344,7 +379,12 @@ impl Orchestrator {
     }
 
     /// Rejects one plan revision; the request ends as rejected.
-    pub async fn reject(&self, plan_id: &str, reason: &str, approver: &str) -> Result<request::Model> {
+    pub async fn reject(
+        &self,
+        plan_id: &str,
+        reason: &str,
+        approver: &str,
+    ) -> Result<request::Model> {
         let id = parse_id("plan_id", plan_id)?;
         let reason = required_note("reason", reason)?;
         let txn = self.db().begin().await?;
@@ -352,27 +392,86 @@ impl Orchestrator {
         let (mut request, plan) = open_decision(&txn, id).await?;
         decide(&txn, &plan, ApprovalDecision::Rejected, approver, reason).await?;
         let plan = set_plan_status(&txn, plan, PlanStatus::Rejected).await?;
-        close_steps(&txn, &mut fx, &mut request, plan.id, StepStatus::Skipped, "the plan was rejected").await?;
+        close_steps(
+            &txn,
+            &mut fx,
+            &mut request,
+            plan.id,
+            StepStatus::Skipped,
+            "the plan was rejected",
+        )
+        .await?;
         let who = display_name(approver);
-        emit(&txn, &mut fx, &mut request, NewEvent::new(Kind::PlanRejected, format!("plan revision {} rejected by {who}: {reason}", plan.revision))).await?;
-        finish(&txn, &mut fx, &mut request, RequestStatus::Rejected, format!("rejected by {who}: {reason}")).await?;
+        emit(
+            &txn,
+            &mut fx,
+            &mut request,
+            NewEvent::new(
+                Kind::PlanRejected,
+                format!(
+                    "plan revision {} rejected by {who}: {reason}",
+                    plan.revision
+                ),
+            ),
+        )
+        .await?;
+        finish(
+            &txn,
+            &mut fx,
+            &mut request,
+            RequestStatus::Rejected,
+            format!("rejected by {who}: {reason}"),
+        )
+        .await?;
         self.commit(txn, fx).await?;
         Ok(request)
     }
 
     /// Plans the request again with reviewer feedback; the reviewed revision is superseded.
-    pub async fn revise(&self, plan_id: &str, feedback: &str, approver: &str) -> Result<PlanWithSteps> {
+    pub async fn revise(
+        &self,
+        plan_id: &str,
+        feedback: &str,
+        approver: &str,
+    ) -> Result<PlanWithSteps> {
         let id = parse_id("plan_id", plan_id)?;
         let feedback = required_note("feedback", feedback)?;
         let catalog = self.catalog().await?;
         let txn = self.db().begin().await?;
         let mut fx = Effects::default();
         let (mut request, plan) = open_decision(&txn, id).await?;
-        decide(&txn, &plan, ApprovalDecision::RevisionRequested, approver, feedback).await?;
+        decide(
+            &txn,
+            &plan,
+            ApprovalDecision::RevisionRequested,
+            approver,
+            feedback,
+        )
+        .await?;
         let plan = set_plan_status(&txn, plan, PlanStatus::Superseded).await?;
-        close_steps(&txn, &mut fx, &mut request, plan.id, StepStatus::Skipped, "the plan was revised").await?;
+        close_steps(
+            &txn,
+            &mut fx,
+            &mut request,
+            plan.id,
+            StepStatus::Skipped,
+            "the plan was revised",
+        )
+        .await?;
         let who = display_name(approver);
-        emit(&txn, &mut fx, &mut request, NewEvent::new(Kind::PlanRevisionRequested, format!("{who} asked for changes to revision {}: {feedback}", plan.revision))).await?;
+        emit(
+            &txn,
+            &mut fx,
+            &mut request,
+            NewEvent::new(
+                Kind::PlanRevisionRequested,
+                format!(
+                    "{who} asked for changes to revision {}: {feedback}",
+                    plan.revision
+                ),
+            ),
+        )
+        .await?;
         let feedback = [plan.feedback.as_str(), feedback]
             .into_iter()
             .filter(|text| !text.is_empty())
@@ -413,7 +512,13 @@ impl Orchestrator {
         request.cancel_requested_at = Some(chrono::Utc::now());
         request.status_reason = format!("cancelled: {reason}");
         request = save_request(&txn, request).await?;
-        emit(&txn, &mut fx, &mut request, NewEvent::new(Kind::CancelRequested, format!("cancel requested: {reason}"))).await?;
+        emit(
+            &txn,
+            &mut fx,
+            &mut request,
+            NewEvent::new(Kind::CancelRequested, format!("cancel requested: {reason}")),
+        )
+        .await?;
         if request.status == RequestStatus::AwaitingApproval {
             let plan = current_plan(&txn, &request).await?;
             set_plan_status(&txn, plan, PlanStatus::Cancelled).await?;
@@ -462,10 +567,15 @@ impl Orchestrator {
 
     /// Records an agent process and its catalog. Work an earlier process of the same agent was
     /// running fails: that process is gone.
-    pub async fn register_agent(&self, registration: pb::RegisterAgentRequest) -> Result<agent::Model> {
+    pub async fn register_agent(
+        &self,
+        registration: pb::RegisterAgentRequest,
+    ) -> Result<agent::Model> {
         validate_agent_id(&registration.agent_id)?;
         let kind = convert::agent_kind_filter(registration.kind()).ok_or_else(|| {
-            OrchestratorError::InvalidArgument("kind is required: AGENT_KIND_INFRA or AGENT_KIND_DESKTOP".into())
+            OrchestratorError::InvalidArgument(
+                "kind is required: AGENT_KIND_INFRA or AGENT_KIND_DESKTOP".into(),
+            )
         })?;
         if registration.instance_id.trim().is_empty() {
             return Err(OrchestratorError::InvalidArgument(
@@ -492,7 +602,10 @@ impl Orchestrator {
             registered_at: Set(now),
             last_seen_at: Set(now),
         };
-        let agent = match agent::Entity::find_by_id(registration.agent_id.clone()).one(&txn).await? {
+        let agent = match agent::Entity::find_by_id(registration.agent_id.clone())
+            .one(&txn)
+            .await?
+        {
             Some(_) => row.update(&txn).await?,
             None => row.insert(&txn).await?,
         };
@@ -501,7 +614,11 @@ impl Orchestrator {
             .exec(&txn)
             .await?;
         let mut seen = std::collections::BTreeSet::new();
-        for playbook in registration.playbooks.iter().filter(|playbook| seen.insert(playbook.path.clone())) {
+        for playbook in registration
+            .playbooks
+            .iter()
+            .filter(|playbook| seen.insert(playbook.path.clone()))
+        {
             catalog_playbook::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 agent_id: Set(agent.id.clone()),
@@ -597,7 +714,12 @@ impl Orchestrator {
     }
 
     /// Gives a work item to the agent process that asks first; every later ask is refused.
-    pub async fn claim_work(&self, work_id: &str, agent_id: &str, instance_id: &str) -> Result<Claim> {
+    pub async fn claim_work(
+        &self,
+        work_id: &str,
+        agent_id: &str,
+        instance_id: &str,
+    ) -> Result<Claim> {
         let work = parse_id("work_id", work_id)?;
         let registered = agent::Entity::find_by_id(agent_id.to_owned())
             .one(self.db())
@@ -610,7 +732,9 @@ impl Orchestrator {
             });
         }
         let Some(found) = find_step_by_work(self.db(), work).await? else {
-            return Ok(Claim::NotRunnable(format!("work {work} is not a current work item")));
+            return Ok(Claim::NotRunnable(format!(
+                "work {work} is not a current work item"
+            )));
         };
         let txn = self.db().begin().await?;
         let mut fx = Effects::default();
@@ -629,11 +753,22 @@ impl Orchestrator {
                 active.instance_id = Set(Some(instance_id.to_owned()));
                 active.started_at = Set(Some(chrono::Utc::now()));
                 active.update(&txn).await?;
-                let message = format!("step {} ({}) started on {agent_id}", step.position, step.title);
-                emit(&txn, &mut fx, &mut request, NewEvent::new(Kind::StepStarted, message).step(step.id)).await?;
+                let message = format!(
+                    "step {} ({}) started on {agent_id}",
+                    step.position, step.title
+                );
+                emit(
+                    &txn,
+                    &mut fx,
+                    &mut request,
+                    NewEvent::new(Kind::StepStarted, message).step(step.id),
+                )
+                .await?;
                 Claim::Granted
             }
-            StepStatus::Running if step.instance_id.as_deref() == Some(instance_id) => Claim::Granted,
+            StepStatus::Running if step.instance_id.as_deref() == Some(instance_id) => {
+                Claim::Granted
+            }
             StepStatus::Running => Claim::HeldElsewhere(format!(
                 "work {work} runs on {}",
                 step.agent_id.as_deref().unwrap_or("another agent")
@@ -668,7 +803,8 @@ impl Orchestrator {
             active.status = Set(AgentStatus::Offline);
             active.update(&txn).await?;
             for step in held {
-                let error = format!("agent {id} stopped sending heartbeats while running this step");
+                let error =
+                    format!("agent {id} stopped sending heartbeats while running this step");
                 fail_running_step(&txn, &mut fx, step, &error).await?;
             }
             self.commit(txn, fx).await?;
@@ -696,7 +832,9 @@ impl Orchestrator {
             return Ok(());
         }
         let Some(pb::work_event::Detail::Task(task)) = event.detail else {
-            return Err(OrchestratorError::InvalidArgument("the work event carries no detail".into()));
+            return Err(OrchestratorError::InvalidArgument(
+                "the work event carries no detail".into(),
+            ));
         };
         let message = describe_task(&task);
         let mut new = NewEvent::new(Kind::StepProgress, message).step(step.id);
@@ -728,7 +866,10 @@ impl Orchestrator {
     }
 
     /// The bus message for a queued step, or `None` when the step is not queued any more.
-    pub(crate) async fn work_item(&self, step_id: Uuid) -> Result<Option<(pb::WorkItem, Envelope)>> {
+    pub(crate) async fn work_item(
+        &self,
+        step_id: Uuid,
+    ) -> Result<Option<(pb::WorkItem, Envelope)>> {
         let Some(step) = step::Entity::find_by_id(step_id).one(self.db()).await? else {
             return Ok(None);
         };
@@ -738,7 +879,9 @@ impl Orchestrator {
         let plan = plan::Entity::find_by_id(step.plan_id)
             .one(self.db())
             .await?
-            .ok_or_else(|| OrchestratorError::corrupt("step", format!("plan {} is missing", step.plan_id)))?;
+            .ok_or_else(|| {
+                OrchestratorError::corrupt("step", format!("plan {} is missing", step.plan_id))
+            })?;
         let item = pb::WorkItem {
             work_id: work_id.to_string(),
             request_id: step.request_id.to_string(),
@@ -770,10 +913,15 @@ impl Orchestrator {
 
 fn parse_id(field: &str, value: &str) -> Result<Uuid> {
     if value.trim().is_empty() {
-        return Err(OrchestratorError::InvalidArgument(format!("{field} is required")));
+        return Err(OrchestratorError::InvalidArgument(format!(
+            "{field} is required"
+        )));
     }
-    Uuid::parse_str(value.trim())
-        .map_err(|_| OrchestratorError::InvalidArgument(format!("{field} \"{value}\" is not a valid id (a UUID)")))
+    Uuid::parse_str(value.trim()).map_err(|_| {
+        OrchestratorError::InvalidArgument(format!(
+            "{field} \"{value}\" is not a valid id (a UUID)"
+        ))
+    })
 }
 
 fn check_length(field: &str, text: &str, max: usize) -> Result<()> {
@@ -789,7 +937,9 @@ fn check_length(field: &str, text: &str, max: usize) -> Result<()> {
 fn required_note<'a>(field: &str, text: &'a str) -> Result<&'a str> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(OrchestratorError::InvalidArgument(format!("{field} is required")));
+        return Err(OrchestratorError::InvalidArgument(format!(
+            "{field} is required"
+        )));
     }
     check_length(field, text, MAX_NOTE)?;
     Ok(text)
@@ -805,7 +955,9 @@ fn display_name(person: &str) -> &str {
 fn validate_agent_id(agent_id: &str) -> Result<()> {
     let valid = !agent_id.is_empty()
         && agent_id.len() <= 128
-        && agent_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && agent_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if valid {
         Ok(())
     } else {
@@ -822,8 +974,14 @@ async fn find_request(db: &impl ConnectionTrait, id: Uuid) -> Result<request::Mo
         .ok_or_else(|| OrchestratorError::not_found("request", id.to_string()))
 }
 
-async fn find_step_by_work(db: &impl ConnectionTrait, work_id: Uuid) -> Result<Option<step::Model>> {
-    Ok(step::Entity::find().filter(step::Column::WorkId.eq(work_id)).one(db).await?)
+async fn find_step_by_work(
+    db: &impl ConnectionTrait,
+    work_id: Uuid,
+) -> Result<Option<step::Model>> {
+    Ok(step::Entity::find()
+        .filter(step::Column::WorkId.eq(work_id))
+        .one(db)
+        .await?)
 }
 
 /// Locks the request row for the rest of the transaction (PostgreSQL takes a row lock on
@@ -840,7 +998,10 @@ async fn lock_request(txn: &DatabaseTransaction, id: Uuid) -> Result<request::Mo
     find_request(txn, id).await
 }
 
-async fn save_request(txn: &DatabaseTransaction, request: request::Model) -> Result<request::Model> {
+async fn save_request(
+    txn: &DatabaseTransaction,
+    request: request::Model,
+) -> Result<request::Model> {
     let mut active: request::ActiveModel = request.clone().into();
     // Mark every field changed: the caller edited the model in place.
     active.status = Set(request.status);
@@ -870,7 +1031,15 @@ async fn current_plan(txn: &DatabaseTransaction, request: &request::Model) -> Re
         .filter(plan::Column::Revision.eq(request.current_plan_revision))
         .one(txn)
         .await?
-        .ok_or_else(|| OrchestratorError::corrupt("request", format!("plan revision {} of {} is missing", request.current_plan_revision, request.id)))
+        .ok_or_else(|| {
+            OrchestratorError::corrupt(
+                "request",
+                format!(
+                    "plan revision {} of {} is missing",
+                    request.current_plan_revision, request.id
+                ),
+            )
+        })
 }
 
 async fn with_steps(db: &impl ConnectionTrait, plan: plan::Model) -> Result<PlanWithSteps> {
@@ -948,7 +1117,10 @@ async fn insert_plan(
 }
 
 /// Loads the plan a decision is about and checks it is the request's open revision.
-async fn open_decision(txn: &DatabaseTransaction, plan_id: Uuid) -> Result<(request::Model, plan::Model)> {
+async fn open_decision(
+    txn: &DatabaseTransaction,
+    plan_id: Uuid,
+) -> Result<(request::Model, plan::Model)> {
     let found = plan::Entity::find_by_id(plan_id)
         .one(txn)
         .await?
@@ -973,7 +1145,9 @@ async fn open_decision(txn: &DatabaseTransaction, plan_id: Uuid) -> Result<(requ
         )));
     }
     if request.cancel_requested_at.is_some() {
-        return Err(OrchestratorError::FailedPrecondition("the request is being cancelled".into()));
+        return Err(OrchestratorError::FailedPrecondition(
+            "the request is being cancelled".into(),
+        ));
     }
     Ok((request, plan))
 }
@@ -1001,15 +1175,22 @@ async fn decide(
     .insert(txn)
     .await
     .map_err(|error| match error.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => OrchestratorError::FailedPrecondition(
-            format!("plan revision {} was already decided", plan.revision),
-        ),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            OrchestratorError::FailedPrecondition(format!(
+                "plan revision {} was already decided",
+                plan.revision
+            ))
+        }
         _ => OrchestratorError::Database(error),
     })?;
     Ok(())
 }
 
-async fn set_plan_status(txn: &DatabaseTransaction, plan: plan::Model, status: PlanStatus) -> Result<plan::Model> {
+async fn set_plan_status(
+    txn: &DatabaseTransaction,
+    plan: plan::Model,
+    status: PlanStatus,
+) -> Result<plan::Model> {
     let mut active: plan::ActiveModel = plan.into();
     active.status = Set(status);
     Ok(active.update(txn).await?)
@@ -1036,9 +1217,19 @@ async fn close_steps(
         active.status = Set(status);
         active.finished_at = Set(Some(chrono::Utc::now()));
         active.update(txn).await?;
-        let verb = if status == StepStatus::Cancelled { "cancelled" } else { "skipped" };
+        let verb = if status == StepStatus::Cancelled {
+            "cancelled"
+        } else {
+            "skipped"
+        };
         let message = format!("step {position} ({title}) {verb}: {why}");
-        emit(txn, fx, request, NewEvent::new(Kind::StepCancelled, message).step(id)).await?;
+        emit(
+            txn,
+            fx,
+            request,
+            NewEvent::new(Kind::StepCancelled, message).step(id),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -1060,7 +1251,10 @@ async fn finish(
         RequestStatus::Cancelled => Kind::RequestCancelled,
         RequestStatus::Rejected => Kind::RequestRejected,
         RequestStatus::AwaitingApproval | RequestStatus::Running => {
-            return Err(OrchestratorError::corrupt("request", "finished with an open status"));
+            return Err(OrchestratorError::corrupt(
+                "request",
+                "finished with an open status",
+            ));
         }
     };
     let message = match reason.as_str() {
@@ -1130,7 +1324,11 @@ async fn fail_running_step(
 
 /// Moves a running request on after a change: queues steps whose dependencies succeeded, skips
 /// what can no longer run, and ends the request when nothing is left to wait for.
-async fn advance(txn: &DatabaseTransaction, fx: &mut Effects, request: &mut request::Model) -> Result<()> {
+async fn advance(
+    txn: &DatabaseTransaction,
+    fx: &mut Effects,
+    request: &mut request::Model,
+) -> Result<()> {
     if request.finished_at.is_some() {
         return Ok(());
     }
@@ -1138,7 +1336,15 @@ async fn advance(txn: &DatabaseTransaction, fx: &mut Effects, request: &mut requ
     if request.status == RequestStatus::AwaitingApproval {
         // Only a cancellation moves an undecided request on.
         if request.cancel_requested_at.is_some() {
-            close_steps(txn, fx, request, plan.id, StepStatus::Skipped, "the request was cancelled").await?;
+            close_steps(
+                txn,
+                fx,
+                request,
+                plan.id,
+                StepStatus::Skipped,
+                "the request was cancelled",
+            )
+            .await?;
             let reason = request.status_reason.clone();
             finish(txn, fx, request, RequestStatus::Cancelled, reason).await?;
         }
@@ -1163,9 +1369,20 @@ async fn advance(txn: &DatabaseTransaction, fx: &mut Effects, request: &mut requ
     }
     if request.cancel_requested_at.is_some() {
         if let Some(first) = steps.first() {
-            close_steps(txn, fx, request, first.plan_id, StepStatus::Cancelled, "the request was cancelled").await?;
+            close_steps(
+                txn,
+                fx,
+                request,
+                first.plan_id,
+                StepStatus::Cancelled,
+                "the request was cancelled",
+            )
+            .await?;
         }
-        for step in steps.iter().filter(|step| step.status == StepStatus::Running) {
+        for step in steps
+            .iter()
+            .filter(|step| step.status == StepStatus::Running)
+        {
             if let Some(work_id) = step.work_id {
                 fx.cancel.push(pb::CancelWork {
                     work_id: work_id.to_string(),
@@ -1180,11 +1397,17 @@ async fn advance(txn: &DatabaseTransaction, fx: &mut Effects, request: &mut requ
         }
         return Ok(());
     }
-    if steps.iter().all(|step| step.status == StepStatus::Succeeded) {
+    if steps
+        .iter()
+        .all(|step| step.status == StepStatus::Succeeded)
+    {
         let reason = format!("all {} step(s) succeeded", steps.len());
         return finish(txn, fx, request, RequestStatus::Succeeded, reason).await;
     }
-    if steps.iter().any(|step| step.status == StepStatus::Cancelled) {
+    if steps
+        .iter()
+        .any(|step| step.status == StepStatus::Cancelled)
+    {
         // A step cancelled on its own agent (e.g. a heartbeat told it to stop) ends the request.
         let reason = "a step was cancelled".to_owned();
         if !running {
@@ -1198,7 +1421,9 @@ async fn advance(txn: &DatabaseTransaction, fx: &mut Effects, request: &mut requ
         }
         let depends_on = convert::depends_on(step)?;
         let ready = depends_on.iter().all(|position| {
-            steps.iter().any(|other| other.position == *position && other.status == StepStatus::Succeeded)
+            steps
+                .iter()
+                .any(|other| other.position == *position && other.status == StepStatus::Succeeded)
         });
         if ready {
             queue_step(txn, fx, request, step.clone()).await?;
@@ -1227,7 +1452,13 @@ async fn queue_step(
         "step {position} ({title}) queued for {} agents",
         chiffon_bus::agent_kind_slug(convert::agent_kind(kind))
     );
-    emit(txn, fx, request, NewEvent::new(Kind::StepQueued, message).step(id)).await?;
+    emit(
+        txn,
+        fx,
+        request,
+        NewEvent::new(Kind::StepQueued, message).step(id),
+    )
+    .await?;
     fx.dispatch.push(id);
     Ok(())
 }

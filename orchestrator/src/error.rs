@@ -48,11 +48,17 @@ pub enum OrchestratorError {
 
 impl OrchestratorError {
     pub(crate) fn not_found(what: &'static str, id: impl Into<String>) -> Self {
-        Self::NotFound { what, id: id.into() }
+        Self::NotFound {
+            what,
+            id: id.into(),
+        }
     }
 
     pub(crate) fn corrupt(what: &'static str, detail: impl ToString) -> Self {
-        Self::Corrupt { what, detail: detail.to_string() }
+        Self::Corrupt {
+            what,
+            detail: detail.to_string(),
+        }
     }
 }
 

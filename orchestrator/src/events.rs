@@ -112,7 +112,9 @@ pub(crate) struct EventHub {
 
 impl EventHub {
     pub fn new() -> Self {
-        Self { sender: broadcast::channel(HUB_CAPACITY).0 }
+        Self {
+            sender: broadcast::channel(HUB_CAPACITY).0,
+        }
     }
 
     /// Announces committed events.
@@ -136,7 +138,13 @@ impl EventHub {
         // Subscribe before reading history so nothing committed in between is missed.
         let live = self.sender.subscribe();
         let (sender, receiver) = mpsc::channel(WATCH_BUFFER);
-        let watcher = Watcher { db, request_id, last: after_sequence, live, sender };
+        let watcher = Watcher {
+            db,
+            request_id,
+            last: after_sequence,
+            live,
+            sender,
+        };
         tasks.spawn(async move {
             tokio::select! {
                 () = shutdown.cancelled() => {}

@@ -56,7 +56,10 @@ pub struct StepDraft {
     pub extra_vars: serde_json::Map<String, serde_json::Value>,
 }
 
-fn serialize_risk<S: serde::Serializer>(risk: &RiskLevel, serializer: S) -> Result<S::Ok, S::Error> {
+fn serialize_risk<S: serde::Serializer>(
+    risk: &RiskLevel,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(match risk {
         RiskLevel::Low => "low",
         RiskLevel::Medium => "medium",
@@ -89,11 +92,17 @@ pub fn plan(text: &str, feedback: &str, catalog: &[Playbook]) -> PlanDraft {
             .map(|playbook| (playbook.score(&clause), playbook))
             .filter(|(score, _)| *score >= MIN_SCORE)
             // Highest score wins; on a tie the earlier path wins, so plans are deterministic.
-            .max_by(|(a, pa), (b, pb)| a.cmp(b).then_with(|| pb.playbook.path.cmp(&pa.playbook.path)));
+            .max_by(|(a, pa), (b, pb)| {
+                a.cmp(b)
+                    .then_with(|| pb.playbook.path.cmp(&pa.playbook.path))
+            });
         let position = steps.len() as i32 + 1;
         let step = match best {
             Some((_, found)) => {
-                if steps.iter().any(|step| step.playbook.as_deref() == Some(&found.playbook.path)) {
+                if steps
+                    .iter()
+                    .any(|step| step.playbook.as_deref() == Some(&found.playbook.path))
+                {
                     continue;
                 }
                 let matched: Vec<&str> = found.matched_words(&clause);
@@ -134,7 +143,10 @@ pub fn plan(text: &str, feedback: &str, catalog: &[Playbook]) -> PlanDraft {
     for index in 1..steps.len() {
         steps[index].depends_on = vec![steps[index - 1].position];
     }
-    PlanDraft { summary: summary(text, &steps), steps }
+    PlanDraft {
+        summary: summary(text, &steps),
+        steps,
+    }
 }
 
 fn summary(text: &str, steps: &[StepDraft]) -> String {
@@ -148,7 +160,10 @@ fn summary(text: &str, steps: &[StepDraft]) -> String {
     let mut summary = match steps.len() {
         0 => format!("Nothing in \"{text}\" names work a playbook could do."),
         1 => format!("For \"{text}\", run one step: {}.", runs.join("")),
-        n => format!("For \"{text}\", run {n} steps in order: {}.", runs.join("; ")),
+        n => format!(
+            "For \"{text}\", run {n} steps in order: {}.",
+            runs.join("; ")
+        ),
     };
     if steps.iter().any(|step| step.playbook.is_none()) {
         summary.push_str(
@@ -176,11 +191,26 @@ fn capitalise(text: &str) -> String {
 
 /// Risk from what the playbook's words say it does.
 fn risk_of(playbook: &Playbook) -> RiskLevel {
-    let words = words_of(&format!("{} {} {}", playbook.path, playbook.name, playbook.tags.join(" ")));
+    let words = words_of(&format!(
+        "{} {} {}",
+        playbook.path,
+        playbook.name,
+        playbook.tags.join(" ")
+    ));
     let any = |list: &[&str]| list.iter().any(|word| words.contains(*word));
-    if any(&["remove", "delete", "destroy", "wipe", "purge", "upgrade", "reboot", "restore"]) {
+    if any(&[
+        "remove", "delete", "destroy", "wipe", "purge", "upgrade", "reboot", "restore",
+    ]) {
         RiskLevel::High
-    } else if any(&["healthcheck", "health", "check", "report", "status", "facts", "ping"]) {
+    } else if any(&[
+        "healthcheck",
+        "health",
+        "check",
+        "report",
+        "status",
+        "facts",
+        "ping",
+    ]) {
         RiskLevel::Low
     } else {
         RiskLevel::Medium
@@ -214,10 +244,48 @@ fn clauses(text: &str) -> Vec<Clause> {
 
 /// Words that say nothing about which playbook to run.
 const STOP_WORDS: &[&str] = &[
-    "a", "an", "the", "to", "of", "on", "in", "for", "and", "or", "our", "my", "its", "it", "with",
-    "from", "into", "onto", "at", "by", "all", "please", "that", "this", "these", "those", "we",
-    "us", "be", "is", "are", "then", "also", "some", "any", "existing", "new", "homelab", "yml",
-    "yaml", "playbooks", "playbook",
+    "a",
+    "an",
+    "the",
+    "to",
+    "of",
+    "on",
+    "in",
+    "for",
+    "and",
+    "or",
+    "our",
+    "my",
+    "its",
+    "it",
+    "with",
+    "from",
+    "into",
+    "onto",
+    "at",
+    "by",
+    "all",
+    "please",
+    "that",
+    "this",
+    "these",
+    "those",
+    "we",
+    "us",
+    "be",
+    "is",
+    "are",
+    "then",
+    "also",
+    "some",
+    "any",
+    "existing",
+    "new",
+    "homelab",
+    "yml",
+    "yaml",
+    "playbooks",
+    "playbook",
 ];
 
 /// Lower-case, stemmed content words of `text`.
@@ -262,7 +330,11 @@ impl<'a> IndexedPlaybook<'a> {
             playbook.tags.join(" ")
         ));
         let weak = words_of(&playbook.description);
-        Self { playbook, strong, weak }
+        Self {
+            playbook,
+            strong,
+            weak,
+        }
     }
 
     fn word_score(&self, word: &str) -> u32 {
@@ -333,7 +405,11 @@ mod tests {
     }
 
     fn playbooks_of(draft: &PlanDraft) -> Vec<Option<&str>> {
-        draft.steps.iter().map(|step| step.playbook.as_deref()).collect()
+        draft
+            .steps
+            .iter()
+            .map(|step| step.playbook.as_deref())
+            .collect()
     }
 
     #[test]
@@ -359,7 +435,11 @@ mod tests {
         let draft = plan("Install a Minecraft server", "", &homelab());
         assert_eq!(playbooks_of(&draft), [None]);
         assert!(draft.needs_custom_playbook());
-        assert!(draft.summary.contains("cannot be approved"), "{}", draft.summary);
+        assert!(
+            draft.summary.contains("cannot be approved"),
+            "{}",
+            draft.summary
+        );
     }
 
     #[test]
@@ -367,14 +447,24 @@ mod tests {
         let draft = plan("Back up the NAS", "also deploy uptime kuma", &homelab());
         assert_eq!(
             playbooks_of(&draft),
-            [Some("playbooks/backup-nas.yml"), Some("playbooks/deploy-uptime-kuma.yml")]
+            [
+                Some("playbooks/backup-nas.yml"),
+                Some("playbooks/deploy-uptime-kuma.yml")
+            ]
         );
     }
 
     #[test]
     fn the_same_playbook_is_never_planned_twice() {
-        let draft = plan("deploy uptime kuma, then deploy uptime kuma again", "", &homelab());
-        assert_eq!(playbooks_of(&draft), [Some("playbooks/deploy-uptime-kuma.yml")]);
+        let draft = plan(
+            "deploy uptime kuma, then deploy uptime kuma again",
+            "",
+            &homelab(),
+        );
+        assert_eq!(
+            playbooks_of(&draft),
+            [Some("playbooks/deploy-uptime-kuma.yml")]
+        );
     }
 
     #[test]
@@ -395,8 +485,19 @@ mod tests {
 
     #[test]
     fn risk_follows_what_the_playbook_does() {
-        assert_eq!(risk_of(&playbook("playbooks/healthcheck.yml", "Healthcheck", &[], "")), RiskLevel::Low);
-        assert_eq!(risk_of(&playbook("playbooks/wipe-disk.yml", "Wipe", &[], "")), RiskLevel::High);
+        assert_eq!(
+            risk_of(&playbook(
+                "playbooks/healthcheck.yml",
+                "Healthcheck",
+                &[],
+                ""
+            )),
+            RiskLevel::Low
+        );
+        assert_eq!(
+            risk_of(&playbook("playbooks/wipe-disk.yml", "Wipe", &[], "")),
+            RiskLevel::High
+        );
         assert_eq!(risk_of(&homelab()[0]), RiskLevel::Medium);
     }
 }

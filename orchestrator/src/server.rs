@@ -28,7 +28,9 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<OrchestratorServiceServer<OrchestratorApi>>().await;
+    health
+        .set_serving::<OrchestratorServiceServer<OrchestratorApi>>()
+        .await;
     health.set_serving::<AgentServiceServer<AgentApi>>().await;
     let reflection = || {
         tonic_reflection::server::Builder::configure()
@@ -43,7 +45,9 @@ pub async fn serve(
         // Each version lists the other too, so clients see every service whichever they ask.
         .add_service(
             reflection()
-                .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(
+                    tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+                )
                 .build_v1()?,
         )
         .add_service(
@@ -51,7 +55,9 @@ pub async fn serve(
                 .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
                 .build_v1alpha()?,
         )
-        .add_service(OrchestratorServiceServer::new(OrchestratorApi::new(orchestrator.clone())))
+        .add_service(OrchestratorServiceServer::new(OrchestratorApi::new(
+            orchestrator.clone(),
+        )))
         .add_service(AgentServiceServer::new(AgentApi::new(orchestrator)))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
         .await?;

@@ -30,13 +30,19 @@ pub(crate) async fn run(orchestrator: Orchestrator, mut status: Subscription) {
     }
 }
 
-async fn handle(orchestrator: &Orchestrator, delivery: Delivery) -> Result<(), chiffon_bus::BusError> {
+async fn handle(
+    orchestrator: &Orchestrator,
+    delivery: Delivery,
+) -> Result<(), chiffon_bus::BusError> {
     let outcome = match &delivery.message {
         BusMessage::WorkEvent(event) => orchestrator.record_work_event(event.clone()).await,
         BusMessage::WorkResult(result) => orchestrator.record_work_result(result.clone()).await,
         BusMessage::WorkItem(_) | BusMessage::CancelWork(_) => {
             return delivery
-                .dead_letter(BusErrorCode::WrongQueue, "the status queue carries work events and results only")
+                .dead_letter(
+                    BusErrorCode::WrongQueue,
+                    "the status queue carries work events and results only",
+                )
                 .await;
         }
     };
@@ -48,7 +54,9 @@ async fn handle(orchestrator: &Orchestrator, delivery: Delivery) -> Result<(), c
             | OrchestratorError::Corrupt { .. }),
         ) => {
             tracing::warn!(%error, "dead-lettering a status message that cannot be recorded");
-            delivery.dead_letter(BusErrorCode::InvalidMessage, &error.to_string()).await
+            delivery
+                .dead_letter(BusErrorCode::InvalidMessage, &error.to_string())
+                .await
         }
         Err(error) => {
             tracing::warn!(%error, "recording a status message failed; it will be retried");

@@ -57,7 +57,13 @@ impl Deployment {
             false,
         );
         wait_for_infra_agent(&orchestrator.endpoint).await;
-        Self { orchestrator, agent, workspace, vhost, _database: database }
+        Self {
+            orchestrator,
+            agent,
+            workspace,
+            vhost,
+            _database: database,
+        }
     }
 }
 
@@ -72,15 +78,26 @@ async fn a_request_runs_to_success_on_postgres_and_rabbitmq() {
     assert_eq!(plan.status(), pb::PlanStatus::Approved);
     let events = watch_to_end(&mut client, &request.request_id).await;
     let kinds = assert_well_ordered(&events);
-    assert_eq!(kinds.last(), Some(&pb::RequestEventKind::RequestSucceeded), "{events:#?}");
+    assert_eq!(
+        kinds.last(),
+        Some(&pb::RequestEventKind::RequestSucceeded),
+        "{events:#?}"
+    );
 
     let kuma = deployment.workspace.homelab_root().join("kuma.home.arpa");
     let compose = crate::embedded::find_file(&kuma, "docker-compose.yml");
-    assert!(std::fs::read_to_string(compose).expect("read compose").contains("uptime-kuma"));
+    assert!(
+        std::fs::read_to_string(compose)
+            .expect("read compose")
+            .contains("uptime-kuma")
+    );
 
     // Step results carry Ansible's own tallies.
     let finished = client
-        .get_plan(pb::GetPlanRequest { request_id: request.request_id.clone(), revision: 0 })
+        .get_plan(pb::GetPlanRequest {
+            request_id: request.request_id.clone(),
+            revision: 0,
+        })
         .await
         .expect("get plan")
         .into_inner()
@@ -91,12 +108,27 @@ async fn a_request_runs_to_success_on_postgres_and_rabbitmq() {
         assert_eq!(step.agent_id, "infra-test");
         let result = step.result.as_ref().expect("a result");
         assert_eq!(result.exit_code, 0);
-        assert!(result.host_stats.iter().any(|stats| stats.host == "kuma.home.arpa" && stats.ok > 0));
+        assert!(
+            result
+                .host_stats
+                .iter()
+                .any(|stats| stats.host == "kuma.home.arpa" && stats.ok > 0)
+        );
         assert!(result.event_count > 0);
     }
-    let progress = kinds.iter().filter(|kind| **kind == pb::RequestEventKind::StepProgress).count();
-    let reported: i64 = finished.steps.iter().map(|step| step.result.as_ref().map_or(0, |r| r.event_count)).sum();
-    assert_eq!(progress as i64, reported, "every task event the agent sent was recorded once");
+    let progress = kinds
+        .iter()
+        .filter(|kind| **kind == pb::RequestEventKind::StepProgress)
+        .count();
+    let reported: i64 = finished
+        .steps
+        .iter()
+        .map(|step| step.result.as_ref().map_or(0, |r| r.event_count))
+        .sum();
+    assert_eq!(
+        progress as i64, reported,
+        "every task event the agent sent was recorded once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -108,18 +140,34 @@ async fn work_continues_across_a_broker_restart() {
         "# Slow maintenance window: waits, then records that maintenance ran.\n\
          - name: Slow maintenance\n  hosts: nas\n  gather_facts: false\n  tags: [maintenance]\n  tasks:\n\
          \x20   - name: Wait for the maintenance window\n      ansible.builtin.pause:\n        seconds: 6\n\
+         \x20   - name: Create the homelab root\n      ansible.builtin.file:\n        path: \"{{ homelab_root }}\"\n        state: directory\n        mode: \"0755\"\n\
          \x20   - name: Record maintenance\n      ansible.builtin.copy:\n        dest: \"{{ homelab_root }}/maintenance-done\"\n        content: \"done\\n\"\n        mode: \"0644\"\n",
     );
     // The agent scanned its catalog at start; restart it so it reports the new playbook.
     let mut deployment = deployment;
     let catalog_before = catalog_size(&deployment.orchestrator.endpoint).await;
     deployment.agent.stop();
-    let var = format!("homelab_root={}", deployment.workspace.homelab_root().display());
+    let var = format!(
+        "homelab_root={}",
+        deployment.workspace.homelab_root().display()
+    );
     let repo = deployment.workspace.repo();
     let amqp = deployment.vhost.amqp_url();
     deployment.agent = ChiffonProcess::start(
-        &["agent", "infra", "--amqp-url", &amqp, "--orchestrator", &deployment.orchestrator.endpoint,
-          "--repo", repo.to_str().expect("utf-8"), "--agent-id", "infra-test", "--var", &var],
+        &[
+            "agent",
+            "infra",
+            "--amqp-url",
+            &amqp,
+            "--orchestrator",
+            &deployment.orchestrator.endpoint,
+            "--repo",
+            repo.to_str().expect("utf-8"),
+            "--agent-id",
+            "infra-test",
+            "--var",
+            &var,
+        ],
         deployment.workspace.path(),
         "agent-2",
         false,
@@ -129,13 +177,22 @@ async fn work_continues_across_a_broker_restart() {
 
     let (request, _) = submit_and_approve(&mut client, "Run the slow maintenance").await;
     let mut stream = client
-        .watch_request(pb::WatchRequestRequest { request_id: request.request_id.clone(), after_sequence: 0 })
+        .watch_request(pb::WatchRequestRequest {
+            request_id: request.request_id.clone(),
+            after_sequence: 0,
+        })
         .await
         .expect("watch")
         .into_inner();
     // Restart the broker while the playbook runs.
     loop {
-        let event = stream.message().await.expect("stream").expect("not ended").event.expect("event");
+        let event = stream
+            .message()
+            .await
+            .expect("stream")
+            .expect("not ended")
+            .event
+            .expect("event");
         if event.kind() == pb::RequestEventKind::StepStarted {
             break;
         }
@@ -143,16 +200,34 @@ async fn work_continues_across_a_broker_restart() {
     restart_broker().await;
     let events = watch_to_end(&mut client, &request.request_id).await;
     let kinds = assert_well_ordered(&events);
-    assert_eq!(kinds.last(), Some(&pb::RequestEventKind::RequestSucceeded), "{events:#?}");
-    assert!(deployment.workspace.homelab_root().join("maintenance-done").exists());
+    assert_eq!(
+        kinds.last(),
+        Some(&pb::RequestEventKind::RequestSucceeded),
+        "{events:#?}"
+    );
+    assert!(
+        deployment
+            .workspace
+            .homelab_root()
+            .join("maintenance-done")
+            .exists()
+    );
 }
 
 /// Waits until the agent's registered catalog has `count` playbooks.
 async fn wait_for_catalog_size(endpoint: &str, count: i32) {
     let mut client = agents(endpoint).await;
     for _ in 0..1200 {
-        let listed = client.list_agents(pb::ListAgentsRequest::default()).await.expect("list agents").into_inner();
-        if listed.agents.iter().any(|agent| agent.playbook_count == count && agent.status() == pb::AgentStatus::Online) {
+        let listed = client
+            .list_agents(pb::ListAgentsRequest::default())
+            .await
+            .expect("list agents")
+            .into_inner();
+        if listed
+            .agents
+            .iter()
+            .any(|agent| agent.playbook_count == count && agent.status() == pb::AgentStatus::Online)
+        {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -161,6 +236,16 @@ async fn wait_for_catalog_size(endpoint: &str, count: i32) {
 }
 
 async fn catalog_size(endpoint: &str) -> i32 {
-    let listed = agents(endpoint).await.list_agents(pb::ListAgentsRequest::default()).await.expect("list agents").into_inner();
-    listed.agents.iter().map(|agent| agent.playbook_count).max().unwrap_or_default()
+    let listed = agents(endpoint)
+        .await
+        .list_agents(pb::ListAgentsRequest::default())
+        .await
+        .expect("list agents")
+        .into_inner();
+    listed
+        .agents
+        .iter()
+        .map(|agent| agent.playbook_count)
+        .max()
+        .unwrap_or_default()
 }

@@ -11,7 +11,12 @@ fn cli(endpoint: &str, args: &[&str]) -> std::process::Output {
         .env("CHIFFON_SERVER", endpoint)
         .output()
         .expect("run the chiffon CLI");
-    println!("$ chiffon {}\n{}{}", args.join(" "), String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    println!(
+        "$ chiffon {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     output
 }
 
@@ -34,22 +39,33 @@ async fn a_request_runs_to_success_in_dev_mode_through_the_cli() {
         .expect("the CLI prints the request id")
         .to_owned();
     assert!(text.contains("playbooks/deploy-uptime-kuma.yml"), "{text}");
-    assert!(text.contains("playbooks/configure-uptime-kuma-monitors.yml"), "{text}");
+    assert!(
+        text.contains("playbooks/configure-uptime-kuma-monitors.yml"),
+        "{text}"
+    );
 
     let approved = cli(&dev.endpoint, &["approve", &request_id, "--as", "alice"]);
     assert!(approved.status.success());
     assert!(stdout(&approved).contains("approved"));
 
     let watched = cli(&dev.endpoint, &["watch", &request_id]);
-    assert!(watched.status.success(), "watch exits 0 only when the request succeeded");
+    assert!(
+        watched.status.success(),
+        "watch exits 0 only when the request succeeded"
+    );
     assert!(stdout(&watched).contains("request succeeded"));
 
     // The playbooks' effect, on disk.
     let kuma = workspace.homelab_root().join("kuma.home.arpa");
-    let compose = std::fs::read_to_string(find_file(&kuma, "docker-compose.yml")).expect("compose file deployed");
+    let compose = std::fs::read_to_string(find_file(&kuma, "docker-compose.yml"))
+        .expect("compose file deployed");
     assert!(compose.contains("louislam/uptime-kuma"), "{compose}");
-    let monitors = std::fs::read_to_string(find_file(&kuma, "monitors.json")).expect("monitors configured");
-    assert!(monitors.contains("Jellyfin") || monitors.contains("jellyfin"), "{monitors}");
+    let monitors =
+        std::fs::read_to_string(find_file(&kuma, "monitors.json")).expect("monitors configured");
+    assert!(
+        monitors.contains("Jellyfin") || monitors.contains("jellyfin"),
+        "{monitors}"
+    );
 
     // The same history over gRPC, in order.
     let mut client = orchestrator(&dev.endpoint).await;
@@ -57,8 +73,19 @@ async fn a_request_runs_to_success_in_dev_mode_through_the_cli() {
     let kinds = assert_well_ordered(&events);
     assert_eq!(kinds.first(), Some(&pb::RequestEventKind::RequestSubmitted));
     assert_eq!(kinds.last(), Some(&pb::RequestEventKind::RequestSucceeded));
-    assert_eq!(kinds.iter().filter(|kind| **kind == pb::RequestEventKind::StepSucceeded).count(), 2);
-    assert!(events.iter().any(|event| event.task.as_ref().is_some_and(|task| task.kind() == pb::TaskEventKind::HostChanged)));
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|kind| **kind == pb::RequestEventKind::StepSucceeded)
+            .count(),
+        2
+    );
+    assert!(events.iter().any(|event| {
+        event
+            .task
+            .as_ref()
+            .is_some_and(|task| task.kind() == pb::TaskEventKind::HostChanged)
+    }));
 
     let listed = cli(&dev.endpoint, &["list"]);
     assert!(stdout(&listed).contains(&request_id));
@@ -83,7 +110,10 @@ async fn the_cli_explains_an_unreachable_server() {
 pub fn find_file(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     let mut stack = vec![dir.to_path_buf()];
     while let Some(current) = stack.pop() {
-        for entry in std::fs::read_dir(&current).unwrap_or_else(|_| panic!("{} exists", current.display())).flatten() {
+        for entry in std::fs::read_dir(&current)
+            .unwrap_or_else(|_| panic!("{} exists", current.display()))
+            .flatten()
+        {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);

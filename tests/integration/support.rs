@@ -51,13 +51,20 @@ impl ChiffonProcess {
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                println!("[{}] {line}", std::thread::current().name().unwrap_or("chiffon"));
+                println!(
+                    "[{}] {line}",
+                    std::thread::current().name().unwrap_or("chiffon")
+                );
                 if let Some(rest) = line.split("listening on ").nth(1) {
                     let _ = sender.send(rest.trim().to_owned());
                 }
             }
         });
-        let mut process = Self { child, endpoint: String::new(), log };
+        let mut process = Self {
+            child,
+            endpoint: String::new(),
+            log,
+        };
         if serves {
             match receiver.recv_timeout(PATIENCE) {
                 Ok(endpoint) => process.endpoint = endpoint,
@@ -103,7 +110,10 @@ impl Drop for ChiffonProcess {
 }
 
 fn send_sigterm(pid: u32) {
-    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
 }
 
 /// A PostgreSQL database that exists for one test.
@@ -125,12 +135,16 @@ impl TempDatabase {
 
 impl Drop for TempDatabase {
     fn drop(&mut self) {
-        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
     }
 }
 
 fn postgres_base() -> String {
-    std::env::var("CHIFFON_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    std::env::var("CHIFFON_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
 fn psql(sql: &str) {
@@ -150,7 +164,10 @@ pub struct Workspace {
 impl Workspace {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("create a temp dir");
-        copy_dir(&repo_root().join("examples/homelab-infra"), &dir.path().join("repo"));
+        copy_dir(
+            &repo_root().join("examples/homelab-infra"),
+            &dir.path().join("repo"),
+        );
         Self { dir }
     }
 
@@ -209,11 +226,15 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 pub async fn orchestrator(endpoint: &str) -> OrchestratorServiceClient<Channel> {
-    OrchestratorServiceClient::connect(endpoint.to_owned()).await.expect("connect to the orchestrator")
+    OrchestratorServiceClient::connect(endpoint.to_owned())
+        .await
+        .expect("connect to the orchestrator")
 }
 
 pub async fn agents(endpoint: &str) -> AgentServiceClient<Channel> {
-    AgentServiceClient::connect(endpoint.to_owned()).await.expect("connect to the orchestrator")
+    AgentServiceClient::connect(endpoint.to_owned())
+        .await
+        .expect("connect to the orchestrator")
 }
 
 /// Waits until an infrastructure agent with a catalog is online.
@@ -232,15 +253,23 @@ pub async fn wait_for_infra_agent(endpoint: &str) {
         if listed.agents.iter().any(|agent| agent.playbook_count > 0) {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no infrastructure agent registered");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no infrastructure agent registered"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
 /// Submits `text` and approves its first plan.
-pub async fn submit_and_approve(client: &mut OrchestratorServiceClient<Channel>, text: &str) -> (pb::Request, pb::Plan) {
+pub async fn submit_and_approve(
+    client: &mut OrchestratorServiceClient<Channel>,
+    text: &str,
+) -> (pb::Request, pb::Plan) {
     let submitted = client
-        .submit_request(pb::SubmitRequestRequest { text: text.to_owned() })
+        .submit_request(pb::SubmitRequestRequest {
+            text: text.to_owned(),
+        })
         .await
         .expect("submit")
         .into_inner();
@@ -255,13 +284,22 @@ pub async fn submit_and_approve(client: &mut OrchestratorServiceClient<Channel>,
         .await
         .expect("approve")
         .into_inner();
-    (approved.request.expect("a request"), approved.plan.expect("a plan"))
+    (
+        approved.request.expect("a request"),
+        approved.plan.expect("a plan"),
+    )
 }
 
 /// Follows a request to its end and returns every event.
-pub async fn watch_to_end(client: &mut OrchestratorServiceClient<Channel>, request_id: &str) -> Vec<pb::RequestEvent> {
+pub async fn watch_to_end(
+    client: &mut OrchestratorServiceClient<Channel>,
+    request_id: &str,
+) -> Vec<pb::RequestEvent> {
     let mut stream = client
-        .watch_request(pb::WatchRequestRequest { request_id: request_id.to_owned(), after_sequence: 0 })
+        .watch_request(pb::WatchRequestRequest {
+            request_id: request_id.to_owned(),
+            after_sequence: 0,
+        })
         .await
         .expect("watch")
         .into_inner();
@@ -286,13 +324,24 @@ pub async fn watch_to_end(client: &mut OrchestratorServiceClient<Channel>, reque
 /// step's events came in lifecycle order; returns the kinds in order.
 pub fn assert_well_ordered(events: &[pb::RequestEvent]) -> Vec<pb::RequestEventKind> {
     for (index, event) in events.iter().enumerate() {
-        assert_eq!(event.sequence, index as i64 + 1, "sequence gap at {event:?}");
+        assert_eq!(
+            event.sequence,
+            index as i64 + 1,
+            "sequence gap at {event:?}"
+        );
     }
     let last = events.last().expect("some events");
-    assert!(last.ends_request, "the last event must end the request: {last:?}");
+    assert!(
+        last.ends_request,
+        "the last event must end the request: {last:?}"
+    );
     assert_eq!(events.iter().filter(|event| event.ends_request).count(), 1);
     let kinds: Vec<pb::RequestEventKind> = events.iter().map(|event| event.kind()).collect();
-    let mut steps: Vec<&str> = events.iter().filter(|e| !e.step_id.is_empty()).map(|e| e.step_id.as_str()).collect();
+    let mut steps: Vec<&str> = events
+        .iter()
+        .filter(|e| !e.step_id.is_empty())
+        .map(|e| e.step_id.as_str())
+        .collect();
     steps.dedup();
     for step in steps {
         let phases: Vec<u8> = events
@@ -305,12 +354,16 @@ pub fn assert_well_ordered(events: &[pb::RequestEvent]) -> Vec<pb::RequestEventK
                 _ => 3,
             })
             .collect();
-        assert!(phases.windows(2).all(|pair| pair[0] <= pair[1]), "step {step} events out of order: {phases:?}");
+        assert!(
+            phases.windows(2).all(|pair| pair[0] <= pair[1]),
+            "step {step} events out of order: {phases:?}"
+        );
     }
     kinds
 }
 
 /// The Python interpreter with grpcio-tools (the project venv).
 pub fn python() -> String {
-    std::env::var("CHIFFON_PYTHON").unwrap_or_else(|_| repo_root().join(".venv/bin/python").display().to_string())
+    std::env::var("CHIFFON_PYTHON")
+        .unwrap_or_else(|_| repo_root().join(".venv/bin/python").display().to_string())
 }

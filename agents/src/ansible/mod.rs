@@ -638,7 +638,7 @@ fn describe_duration(duration: Duration) -> String {
 
 /// A protobuf `Struct` as JSON. Whole numbers become JSON integers: protobuf only has doubles,
 /// and Ansible must see `port: 3001`, not `3001.0`.
-pub fn struct_to_json(value: &prost_types::Struct) -> Map<String, Value> {
+fn struct_to_json(value: &prost_types::Struct) -> Map<String, Value> {
     value
         .fields
         .iter()

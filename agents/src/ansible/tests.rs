@@ -330,7 +330,6 @@ async fn a_playbook_ansible_cannot_load_fails_with_its_error() {
     .await;
     assert_eq!(outcome.status, WorkStatus::Failed);
     assert_ne!(outcome.exit_code, 0);
-    eprintln!("ERR: {}", outcome.error);
     assert!(
         outcome
             .error
@@ -341,6 +340,16 @@ async fn a_playbook_ansible_cannot_load_fails_with_its_error() {
     assert!(
         outcome.error.contains("no_such_module_chiffon"),
         "{}",
+        outcome.error
+    );
+    assert!(
+        outcome.error.contains("broken.yml:3"),
+        "names the place: {}",
+        outcome.error
+    );
+    assert!(
+        !outcome.error.contains("tasks:"),
+        "no source listing: {}",
         outcome.error
     );
     assert!(events.is_empty(), "{events:?}");
@@ -529,10 +538,6 @@ async fn cancelling_stops_the_whole_process_group() {
     let (outcome, (events, group)) =
         tokio::join!(runner.run(&run, LONG, cancel.clone(), tx), watch);
 
-    eprintln!(
-        "CANCEL took {:?}",
-        outcome.finished_at.duration_since(outcome.started_at)
-    );
     assert_eq!(outcome.status, WorkStatus::Cancelled, "{}", outcome.error);
     assert_eq!(outcome.exit_code, -1);
     assert!(outcome.error.contains("cancelled"), "{}", outcome.error);
@@ -662,4 +667,25 @@ fn durations_read_well() {
     assert_eq!(describe_duration(Duration::from_secs(1800)), "30m");
     assert_eq!(describe_duration(Duration::from_secs(3905)), "1h 5m 5s");
     assert_eq!(describe_duration(Duration::from_millis(200)), "0s");
+}
+
+#[tokio::test]
+async fn error_excerpts_prefer_ansibles_error_block() {
+    async fn tail(text: &str) -> OutputTail {
+        OutputTail::collect(text.as_bytes(), CancellationToken::new()).await
+    }
+    let stderr =
+        tail("[WARNING]: noise\n[ERROR]: it broke\nOrigin: x.yml:3:7\n\n1 - hosts: all\n").await;
+    let stdout = tail("PLAY [all]\n").await;
+    assert_eq!(
+        error_excerpt(&stderr, &stdout),
+        "[ERROR]: it broke Origin: x.yml:3:7"
+    );
+
+    let lines: String = (1..=9).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(
+        error_excerpt(&tail("").await, &tail(&lines).await),
+        "line 5 line 6 line 7 line 8 line 9",
+        "without stderr, the end of stdout"
+    );
 }

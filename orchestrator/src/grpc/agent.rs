@@ -44,7 +44,11 @@ impl AgentService for AgentApi {
         let request = request.into_inner();
         let stop_work_ids = self
             .orchestrator
-            .heartbeat(&request.agent_id, &request.instance_id, &request.running_work_ids)
+            .heartbeat(
+                &request.agent_id,
+                &request.instance_id,
+                &request.running_work_ids,
+            )
             .await?;
         Ok(Response::new(pb::HeartbeatResponse { stop_work_ids }))
     }
@@ -64,7 +68,10 @@ impl AgentService for AgentApi {
             .list_agents(convert::agent_kind_filter(request.kind()), status)
             .await?;
         Ok(Response::new(pb::ListAgentsResponse {
-            agents: agents.iter().map(|(agent, count)| convert::agent(agent, *count)).collect(),
+            agents: agents
+                .iter()
+                .map(|(agent, count)| convert::agent(agent, *count))
+                .collect(),
         }))
     }
 
@@ -82,6 +89,9 @@ impl AgentService for AgentApi {
             Claim::HeldElsewhere(detail) => (pb::ClaimOutcome::HeldElsewhere, detail),
             Claim::NotRunnable(detail) => (pb::ClaimOutcome::NotRunnable, detail),
         };
-        Ok(Response::new(pb::ClaimWorkResponse { outcome: outcome as i32, detail }))
+        Ok(Response::new(pb::ClaimWorkResponse {
+            outcome: outcome as i32,
+            detail,
+        }))
     }
 }

@@ -45,8 +45,13 @@ impl OrchestratorService for OrchestratorApi {
         &self,
         request: Request<pb::GetRequestRequest>,
     ) -> Result<Response<pb::GetRequestResponse>, Status> {
-        let found = self.orchestrator.get_request(&request.into_inner().request_id).await?;
-        Ok(Response::new(pb::GetRequestResponse { request: Some(convert::request(&found)) }))
+        let found = self
+            .orchestrator
+            .get_request(&request.into_inner().request_id)
+            .await?;
+        Ok(Response::new(pb::GetRequestResponse {
+            request: Some(convert::request(&found)),
+        }))
     }
 
     async fn list_requests(
@@ -70,8 +75,13 @@ impl OrchestratorService for OrchestratorApi {
         request: Request<pb::GetPlanRequest>,
     ) -> Result<Response<pb::GetPlanResponse>, Status> {
         let request = request.into_inner();
-        let found = self.orchestrator.get_plan(&request.request_id, request.revision).await?;
-        Ok(Response::new(pb::GetPlanResponse { plan: Some(plan(&found)?) }))
+        let found = self
+            .orchestrator
+            .get_plan(&request.request_id, request.revision)
+            .await?;
+        Ok(Response::new(pb::GetPlanResponse {
+            plan: Some(plan(&found)?),
+        }))
     }
 
     async fn approve_plan(
@@ -81,7 +91,12 @@ impl OrchestratorService for OrchestratorApi {
         let request = request.into_inner();
         let (updated, approved) = self
             .orchestrator
-            .approve(&request.plan_id, &request.content_hash, &request.approver, &request.comment)
+            .approve(
+                &request.plan_id,
+                &request.content_hash,
+                &request.approver,
+                &request.comment,
+            )
             .await?;
         Ok(Response::new(pb::ApprovePlanResponse {
             request: Some(convert::request(&updated)),
@@ -98,7 +113,9 @@ impl OrchestratorService for OrchestratorApi {
             .orchestrator
             .reject(&request.plan_id, &request.reason, &request.approver)
             .await?;
-        Ok(Response::new(pb::RejectPlanResponse { request: Some(convert::request(&updated)) }))
+        Ok(Response::new(pb::RejectPlanResponse {
+            request: Some(convert::request(&updated)),
+        }))
     }
 
     async fn revise_plan(
@@ -110,7 +127,9 @@ impl OrchestratorService for OrchestratorApi {
             .orchestrator
             .revise(&request.plan_id, &request.feedback, &request.approver)
             .await?;
-        Ok(Response::new(pb::RevisePlanResponse { plan: Some(plan(&revised)?) }))
+        Ok(Response::new(pb::RevisePlanResponse {
+            plan: Some(plan(&revised)?),
+        }))
     }
 
     async fn cancel_request(
@@ -118,8 +137,13 @@ impl OrchestratorService for OrchestratorApi {
         request: Request<pb::CancelRequestRequest>,
     ) -> Result<Response<pb::CancelRequestResponse>, Status> {
         let request = request.into_inner();
-        let updated = self.orchestrator.cancel(&request.request_id, &request.reason).await?;
-        Ok(Response::new(pb::CancelRequestResponse { request: Some(convert::request(&updated)) }))
+        let updated = self
+            .orchestrator
+            .cancel(&request.request_id, &request.reason)
+            .await?;
+        Ok(Response::new(pb::CancelRequestResponse {
+            request: Some(convert::request(&updated)),
+        }))
     }
 
     type WatchRequestStream = WatchStream;
@@ -129,7 +153,10 @@ impl OrchestratorService for OrchestratorApi {
         request: Request<pb::WatchRequestRequest>,
     ) -> Result<Response<Self::WatchRequestStream>, Status> {
         let request = request.into_inner();
-        let events = self.orchestrator.watch(&request.request_id, request.after_sequence).await?;
+        let events = self
+            .orchestrator
+            .watch(&request.request_id, request.after_sequence)
+            .await?;
         let stream = ReceiverStream::new(events).map(|event| {
             event
                 .map(|event| pb::WatchRequestResponse { event: Some(event) })
