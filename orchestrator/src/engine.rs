@@ -390,31 +390,17 @@ impl Orchestrator {
         let txn = self.db().begin().await?;
         let mut fx = Effects::default();
         let (mut request, plan) = open_decision(&txn, id).await?;
-        decide(&txn, &plan, ApprovalDecision::Rejected, approver, reason).await?;
-        let plan = set_plan_status(&txn, plan, PlanStatus::Rejected).await?;
-        close_steps(
+        close_revision(
             &txn,
             &mut fx,
             &mut request,
-            plan.id,
-            StepStatus::Skipped,
-            "the plan was rejected",
+            plan,
+            Closing::Reject,
+            approver,
+            reason,
         )
         .await?;
         let who = display_name(approver);
-        emit(
-            &txn,
-            &mut fx,
-            &mut request,
-            NewEvent::new(
-                Kind::PlanRejected,
-                format!(
-                    "plan revision {} rejected by {who}: {reason}",
-                    plan.revision
-                ),
-            ),
-        )
-        .await?;
         finish(
             &txn,
             &mut fx,
@@ -440,36 +426,14 @@ impl Orchestrator {
         let txn = self.db().begin().await?;
         let mut fx = Effects::default();
         let (mut request, plan) = open_decision(&txn, id).await?;
-        decide(
+        let plan = close_revision(
             &txn,
-            &plan,
-            ApprovalDecision::RevisionRequested,
+            &mut fx,
+            &mut request,
+            plan,
+            Closing::Revise,
             approver,
             feedback,
-        )
-        .await?;
-        let plan = set_plan_status(&txn, plan, PlanStatus::Superseded).await?;
-        close_steps(
-            &txn,
-            &mut fx,
-            &mut request,
-            plan.id,
-            StepStatus::Skipped,
-            "the plan was revised",
-        )
-        .await?;
-        let who = display_name(approver);
-        emit(
-            &txn,
-            &mut fx,
-            &mut request,
-            NewEvent::new(
-                Kind::PlanRevisionRequested,
-                format!(
-                    "{who} asked for changes to revision {}: {feedback}",
-                    plan.revision
-                ),
-            ),
         )
         .await?;
         let feedback = [plan.feedback.as_str(), feedback]
@@ -1184,6 +1148,51 @@ async fn decide(
         _ => OrchestratorError::Database(error),
     })?;
     Ok(())
+}
+
+/// A decision that closes a plan revision without running it.
+#[derive(Debug, Clone, Copy)]
+enum Closing {
+    Reject,
+    Revise,
+}
+
+/// Records a reject or revise decision: the revision's status, its steps that will never run,
+/// and the event that says who decided and why.
+async fn close_revision(
+    txn: &DatabaseTransaction,
+    fx: &mut Effects,
+    request: &mut request::Model,
+    plan: plan::Model,
+    closing: Closing,
+    decided_by: &str,
+    note: &str,
+) -> Result<plan::Model> {
+    let who = display_name(decided_by);
+    let (decision, status, why, kind, message) = match closing {
+        Closing::Reject => (
+            ApprovalDecision::Rejected,
+            PlanStatus::Rejected,
+            "the plan was rejected",
+            Kind::PlanRejected,
+            format!("plan revision {} rejected by {who}: {note}", plan.revision),
+        ),
+        Closing::Revise => (
+            ApprovalDecision::RevisionRequested,
+            PlanStatus::Superseded,
+            "the plan was revised",
+            Kind::PlanRevisionRequested,
+            format!(
+                "{who} asked for changes to revision {}: {note}",
+                plan.revision
+            ),
+        ),
+    };
+    decide(txn, &plan, decision, decided_by, note).await?;
+    let plan = set_plan_status(txn, plan, status).await?;
+    close_steps(txn, fx, request, plan.id, StepStatus::Skipped, why).await?;
+    emit(txn, fx, request, NewEvent::new(kind, message)).await?;
+    Ok(plan)
 }
 
 async fn set_plan_status(
