@@ -30,32 +30,14 @@ impl Deployment {
                 &amqp,
                 "--heartbeat-seconds",
                 "1",
+                "--agent-offline-seconds",
+                "5",
             ],
             workspace.path(),
             "orchestrator",
             true,
         );
-        let var = format!("homelab_root={}", workspace.homelab_root().display());
-        let repo = workspace.repo();
-        let agent = ChiffonProcess::start(
-            &[
-                "agent",
-                "infra",
-                "--amqp-url",
-                &amqp,
-                "--orchestrator",
-                &orchestrator.endpoint,
-                "--repo",
-                repo.to_str().expect("utf-8 path"),
-                "--agent-id",
-                "infra-test",
-                "--var",
-                &var,
-            ],
-            workspace.path(),
-            "agent",
-            false,
-        );
+        let agent = agent_process(&workspace, &vhost, &orchestrator.endpoint, "agent");
         wait_for_infra_agent(&orchestrator.endpoint).await;
         Self {
             orchestrator,
@@ -65,8 +47,53 @@ impl Deployment {
             _database: database,
         }
     }
+
+    /// Adds a playbook to the repository and restarts the agent, which scans its catalog at
+    /// start, until the orchestrator knows the new playbook.
+    pub async fn add_playbook(&mut self, name: &str, content: &str) {
+        let catalog_before = catalog_size(&self.orchestrator.endpoint).await;
+        self.workspace.add_playbook(name, content);
+        self.agent.stop();
+        self.agent = agent_process(
+            &self.workspace,
+            &self.vhost,
+            &self.orchestrator.endpoint,
+            "agent-2",
+        );
+        wait_for_catalog_size(&self.orchestrator.endpoint, catalog_before + 1).await;
+    }
 }
 
+/// `chiffon agent infra` (id `infra-test`) on the workspace's repository copy.
+fn agent_process(
+    workspace: &Workspace,
+    vhost: &RabbitVhost,
+    endpoint: &str,
+    log_name: &str,
+) -> ChiffonProcess {
+    let var = format!("homelab_root={}", workspace.homelab_root().display());
+    let repo = workspace.repo();
+    let amqp = vhost.amqp_url();
+    ChiffonProcess::start(
+        &[
+            "agent",
+            "infra",
+            "--amqp-url",
+            &amqp,
+            "--orchestrator",
+            endpoint,
+            "--repo",
+            repo.to_str().expect("utf-8 path"),
+            "--agent-id",
+            "infra-test",
+            "--var",
+            &var,
+        ],
+        workspace.path(),
+        log_name,
+        false,
+    )
+}
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_runs_to_success_on_postgres_and_rabbitmq() {
     let _broker = BrokerLock::shared();
@@ -134,69 +161,20 @@ async fn a_request_runs_to_success_on_postgres_and_rabbitmq() {
 #[tokio::test(flavor = "multi_thread")]
 async fn work_continues_across_a_broker_restart() {
     let _broker = BrokerLock::exclusive();
-    let deployment = Deployment::start().await;
-    deployment.workspace.add_playbook(
-        "slow-maintenance.yml",
-        "# Slow maintenance window: waits, then records that maintenance ran.\n\
-         - name: Slow maintenance\n  hosts: nas\n  gather_facts: false\n  tags: [maintenance]\n  tasks:\n\
-         \x20   - name: Wait for the maintenance window\n      ansible.builtin.pause:\n        seconds: 6\n\
-         \x20   - name: Create the homelab root\n      ansible.builtin.file:\n        path: \"{{ homelab_root }}\"\n        state: directory\n        mode: \"0755\"\n\
-         \x20   - name: Record maintenance\n      ansible.builtin.copy:\n        dest: \"{{ homelab_root }}/maintenance-done\"\n        content: \"done\\n\"\n        mode: \"0644\"\n",
-    );
-    // The agent scanned its catalog at start; restart it so it reports the new playbook.
-    let mut deployment = deployment;
-    let catalog_before = catalog_size(&deployment.orchestrator.endpoint).await;
-    deployment.agent.stop();
-    let var = format!(
-        "homelab_root={}",
-        deployment.workspace.homelab_root().display()
-    );
-    let repo = deployment.workspace.repo();
-    let amqp = deployment.vhost.amqp_url();
-    deployment.agent = ChiffonProcess::start(
-        &[
-            "agent",
-            "infra",
-            "--amqp-url",
-            &amqp,
-            "--orchestrator",
-            &deployment.orchestrator.endpoint,
-            "--repo",
-            repo.to_str().expect("utf-8"),
-            "--agent-id",
-            "infra-test",
-            "--var",
-            &var,
-        ],
-        deployment.workspace.path(),
-        "agent-2",
-        false,
-    );
+    let mut deployment = Deployment::start().await;
+    deployment
+        .add_playbook("slow-maintenance.yml", &slow_maintenance_playbook(6))
+        .await;
     let mut client = orchestrator(&deployment.orchestrator.endpoint).await;
-    wait_for_catalog_size(&deployment.orchestrator.endpoint, catalog_before + 1).await;
 
     let (request, _) = submit_and_approve(&mut client, "Run the slow maintenance").await;
-    let mut stream = client
-        .watch_request(pb::WatchRequestRequest {
-            request_id: request.request_id.clone(),
-            after_sequence: 0,
-        })
-        .await
-        .expect("watch")
-        .into_inner();
     // Restart the broker while the playbook runs.
-    loop {
-        let event = stream
-            .message()
-            .await
-            .expect("stream")
-            .expect("not ended")
-            .event
-            .expect("event");
-        if event.kind() == pb::RequestEventKind::StepStarted {
-            break;
-        }
-    }
+    wait_for_event(
+        &mut client,
+        &request.request_id,
+        pb::RequestEventKind::StepStarted,
+    )
+    .await;
     restart_broker().await;
     let events = watch_to_end(&mut client, &request.request_id).await;
     let kinds = assert_well_ordered(&events);
@@ -248,4 +226,54 @@ async fn catalog_size(endpoint: &str) -> i32 {
         .map(|agent| agent.playbook_count)
         .max()
         .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn work_of_an_agent_that_dies_fails_instead_of_hanging() {
+    let _broker = BrokerLock::shared();
+    let mut deployment = Deployment::start().await;
+    deployment
+        .add_playbook("slow-maintenance.yml", &slow_maintenance_playbook(300))
+        .await;
+
+    let mut client = orchestrator(&deployment.orchestrator.endpoint).await;
+    let (request, _) = submit_and_approve(&mut client, "Run the slow maintenance").await;
+    wait_for_event(
+        &mut client,
+        &request.request_id,
+        pb::RequestEventKind::StepStarted,
+    )
+    .await;
+    deployment.agent.kill();
+
+    let events = watch_to_end(&mut client, &request.request_id).await;
+    let kinds = assert_well_ordered(&events);
+    assert_eq!(
+        kinds.last(),
+        Some(&pb::RequestEventKind::RequestFailed),
+        "{events:#?}"
+    );
+    assert!(
+        events
+            .last()
+            .expect("events")
+            .message
+            .contains("stopped sending heartbeats")
+    );
+    let listed = agents(&deployment.orchestrator.endpoint)
+        .await
+        .list_agents(pb::ListAgentsRequest::default())
+        .await
+        .expect("agents")
+        .into_inner();
+    assert!(
+        listed
+            .agents
+            .iter()
+            .all(|agent| agent.status() == pb::AgentStatus::Offline)
+    );
+    // The killed agent's ansible-playbook is an orphan now; end it with the test.
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", &deployment.workspace.repo().display().to_string()])
+        .status();
 }

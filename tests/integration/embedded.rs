@@ -124,3 +124,65 @@ pub fn find_file(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     }
     panic!("no {name} under {}", dir.display());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancelling_a_running_request_stops_its_playbook() {
+    let workspace = Workspace::new();
+    workspace.add_playbook("slow-maintenance.yml", &slow_maintenance_playbook(300));
+    let dev = workspace.start_dev();
+    wait_for_infra_agent(&dev.endpoint).await;
+    let mut client = orchestrator(&dev.endpoint).await;
+    let (request, _) = submit_and_approve(&mut client, "Run the slow maintenance").await;
+    wait_for_event(
+        &mut client,
+        &request.request_id,
+        pb::RequestEventKind::StepStarted,
+    )
+    .await;
+
+    let cancelled = client
+        .cancel_request(pb::CancelRequestRequest {
+            request_id: request.request_id.clone(),
+            reason: "maintenance postponed".into(),
+        })
+        .await
+        .expect("cancel")
+        .into_inner()
+        .request
+        .expect("request");
+    assert_eq!(
+        cancelled.status(),
+        pb::RequestStatus::Running,
+        "the running step is still stopping"
+    );
+
+    let events = watch_to_end(&mut client, &request.request_id).await;
+    let kinds = assert_well_ordered(&events);
+    assert_eq!(
+        kinds.last(),
+        Some(&pb::RequestEventKind::RequestCancelled),
+        "{events:#?}"
+    );
+    assert!(
+        events
+            .last()
+            .expect("events")
+            .message
+            .contains("maintenance postponed")
+    );
+    let stopped = events
+        .iter()
+        .find_map(|event| {
+            event
+                .result
+                .as_ref()
+                .filter(|_| event.kind() == pb::RequestEventKind::StepCancelled)
+        })
+        .expect("the step reports how it stopped");
+    assert_eq!(stopped.status(), pb::WorkStatus::Cancelled);
+    assert_eq!(stopped.exit_code, -1);
+    assert!(
+        !workspace.homelab_root().join("maintenance-done").exists(),
+        "the playbook never finished"
+    );
+}

@@ -83,6 +83,12 @@ impl ChiffonProcess {
         }
     }
 
+    /// Kills the process at once (SIGKILL), as a crash or power loss would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Stops the process gracefully and returns whether it exited successfully.
     pub fn stop(&mut self) -> bool {
         send_sigterm(self.child.id());
@@ -366,4 +372,44 @@ pub fn assert_well_ordered(events: &[pb::RequestEvent]) -> Vec<pb::RequestEventK
 pub fn python() -> String {
     std::env::var("CHIFFON_PYTHON")
         .unwrap_or_else(|_| repo_root().join(".venv/bin/python").display().to_string())
+}
+
+/// A playbook (for the `nas` host) that waits `seconds`, then writes
+/// `{{ homelab_root }}/maintenance-done`; the request "Run the slow maintenance" plans it.
+pub fn slow_maintenance_playbook(seconds: u32) -> String {
+    format!(
+        "# Slow maintenance window: waits, then records that maintenance ran.\n\
+         - name: Slow maintenance\n  hosts: nas\n  gather_facts: false\n  tags: [maintenance]\n  tasks:\n\
+         \x20   - name: Wait for the maintenance window\n      ansible.builtin.pause:\n        seconds: {seconds}\n\
+         \x20   - name: Create the homelab root\n      ansible.builtin.file:\n        path: \"{{{{ homelab_root }}}}\"\n        state: directory\n        mode: \"0755\"\n\
+         \x20   - name: Record maintenance\n      ansible.builtin.copy:\n        dest: \"{{{{ homelab_root }}}}/maintenance-done\"\n        content: \"done\\n\"\n        mode: \"0644\"\n"
+    )
+}
+
+/// Reads a request's events until one of `kind` arrives.
+pub async fn wait_for_event(
+    client: &mut OrchestratorServiceClient<Channel>,
+    request_id: &str,
+    kind: pb::RequestEventKind,
+) {
+    let mut stream = client
+        .watch_request(pb::WatchRequestRequest {
+            request_id: request_id.to_owned(),
+            after_sequence: 0,
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    loop {
+        let event = tokio::time::timeout(PATIENCE, stream.message())
+            .await
+            .expect("the event did not come in time")
+            .expect("the watch stream failed")
+            .expect("the request ended first")
+            .event
+            .expect("an event");
+        if event.kind() == kind {
+            return;
+        }
+    }
 }
