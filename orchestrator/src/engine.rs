@@ -100,6 +100,7 @@ struct Inner {
     config: OrchestratorConfig,
     tasks: TaskTracker,
     shutdown: CancellationToken,
+    started_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Orchestrator {
@@ -122,6 +123,7 @@ impl Orchestrator {
                 config,
                 tasks: TaskTracker::new(),
                 shutdown,
+                started_at: chrono::Utc::now(),
             }),
         };
         let status = orchestrator
@@ -745,9 +747,14 @@ impl Orchestrator {
 
     /// Marks agents that stopped sending heartbeats offline and fails the work they held.
     pub(crate) async fn reap_silent_agents(&self) -> Result<()> {
-        let silent_since = chrono::Utc::now()
-            - chrono::Duration::from_std(self.config().agent_offline_after)
-                .unwrap_or(chrono::Duration::seconds(30));
+        let offline_after = chrono::Duration::from_std(self.config().agent_offline_after)
+            .unwrap_or(chrono::Duration::seconds(30));
+        let silent_since = chrono::Utc::now() - offline_after;
+        if silent_since < self.inner.started_at {
+            // Agents could not reach this process before it started: give them a full period
+            // to say they are alive before holding their silence against them.
+            return Ok(());
+        }
         let silent = agent::Entity::find()
             .filter(agent::Column::Status.eq(AgentStatus::Online))
             .filter(agent::Column::LastSeenAt.lt(silent_since))

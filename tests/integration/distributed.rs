@@ -10,7 +10,7 @@ pub struct Deployment {
     pub agent: ChiffonProcess,
     pub workspace: Workspace,
     pub vhost: RabbitVhost,
-    _database: TempDatabase,
+    pub database: TempDatabase,
 }
 
 impl Deployment {
@@ -18,25 +18,8 @@ impl Deployment {
         let workspace = Workspace::new();
         let database = TempDatabase::create();
         let vhost = RabbitVhost::create();
-        let amqp = vhost.amqp_url();
-        let orchestrator = ChiffonProcess::start(
-            &[
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database-url",
-                &database.url(),
-                "--amqp-url",
-                &amqp,
-                "--heartbeat-seconds",
-                "1",
-                "--agent-offline-seconds",
-                "5",
-            ],
-            workspace.path(),
-            "orchestrator",
-            true,
-        );
+        let orchestrator =
+            orchestrator_process(&workspace, &database, &vhost, "127.0.0.1:0", "orchestrator");
         let agent = agent_process(&workspace, &vhost, &orchestrator.endpoint, "agent");
         wait_for_infra_agent(&orchestrator.endpoint).await;
         Self {
@@ -44,8 +27,30 @@ impl Deployment {
             agent,
             workspace,
             vhost,
-            _database: database,
+            database,
         }
+    }
+
+    /// Stops the orchestrator and, after `downtime`, starts a new one on the same port,
+    /// database and vhost.
+    pub fn restart_orchestrator(&mut self, downtime: std::time::Duration) {
+        assert!(
+            self.orchestrator.stop(),
+            "the orchestrator shuts down cleanly"
+        );
+        std::thread::sleep(downtime);
+        let listen = self
+            .orchestrator
+            .endpoint
+            .trim_start_matches("http://")
+            .to_owned();
+        self.orchestrator = orchestrator_process(
+            &self.workspace,
+            &self.database,
+            &self.vhost,
+            &listen,
+            "orchestrator-2",
+        );
     }
 
     /// Adds a playbook to the repository and restarts the agent, which scans its catalog at
@@ -62,6 +67,35 @@ impl Deployment {
         );
         wait_for_catalog_size(&self.orchestrator.endpoint, catalog_before + 1).await;
     }
+}
+
+/// `chiffon serve` on the deployment's database and vhost; agents are offline after 5 s of
+/// silence so that tests about lost agents stay short.
+fn orchestrator_process(
+    workspace: &Workspace,
+    database: &TempDatabase,
+    vhost: &RabbitVhost,
+    listen: &str,
+    log_name: &str,
+) -> ChiffonProcess {
+    ChiffonProcess::start(
+        &[
+            "serve",
+            "--listen",
+            listen,
+            "--database-url",
+            &database.url(),
+            "--amqp-url",
+            &vhost.amqp_url(),
+            "--heartbeat-seconds",
+            "1",
+            "--agent-offline-seconds",
+            "5",
+        ],
+        workspace.path(),
+        log_name,
+        true,
+    )
 }
 
 /// `chiffon agent infra` (id `infra-test`) on the workspace's repository copy.
@@ -276,4 +310,40 @@ async fn work_of_an_agent_that_dies_fails_instead_of_hanging() {
     let _ = std::process::Command::new("pkill")
         .args(["-f", &deployment.workspace.repo().display().to_string()])
         .status();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_finishes_across_an_orchestrator_restart() {
+    let _broker = BrokerLock::shared();
+    let mut deployment = Deployment::start().await;
+    deployment
+        .add_playbook("slow-maintenance.yml", &slow_maintenance_playbook(8))
+        .await;
+    let mut client = orchestrator(&deployment.orchestrator.endpoint).await;
+    let (request, _) = submit_and_approve(&mut client, "Run the slow maintenance").await;
+    wait_for_event(
+        &mut client,
+        &request.request_id,
+        pb::RequestEventKind::StepStarted,
+    )
+    .await;
+
+    // The agent keeps running and reports to the status queue while no orchestrator listens;
+    // the outage outlasts the agent offline timeout (5 s), which must not count against it.
+    deployment.restart_orchestrator(std::time::Duration::from_secs(7));
+    let mut client = orchestrator(&deployment.orchestrator.endpoint).await;
+    let events = watch_to_end(&mut client, &request.request_id).await;
+    let kinds = assert_well_ordered(&events);
+    assert_eq!(
+        kinds.last(),
+        Some(&pb::RequestEventKind::RequestSucceeded),
+        "{events:#?}"
+    );
+    assert!(
+        deployment
+            .workspace
+            .homelab_root()
+            .join("maintenance-done")
+            .exists()
+    );
 }
