@@ -168,9 +168,8 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
     )
     .await?;
     let (listener, address) = bind(args.listen).await?;
-    let server = tokio::spawn(chiffon_orchestrator::server::serve(
-        orchestrator.clone(),
-        listener,
+    let server = tokio::spawn(until_done(
+        chiffon_orchestrator::server::serve(orchestrator.clone(), listener, shutdown.clone()),
         shutdown.clone(),
     ));
     let endpoint = format!("http://{address}");
@@ -181,7 +180,10 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
     let channel = tonic::transport::Endpoint::from_shared(endpoint.clone())?.connect_lazy();
     let mut config = InfraAgentConfig::new(repo);
     config.default_vars = vars;
-    let agent = tokio::spawn(run_infra_agent(config, bus, channel, shutdown.clone()));
+    let agent = tokio::spawn(until_done(
+        run_infra_agent(config, bus, channel, shutdown.clone()),
+        shutdown.clone(),
+    ));
 
     let ready = tokio::select! {
         ready = wait_for_agent(&orchestrator) => ready,
@@ -207,6 +209,17 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
     agent_result.context("the agent task panicked")??;
     server_result.context("the server task panicked")??;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `part` and stops the whole process when it ends: `chiffon dev` is no use with its
+/// server or agent gone.
+async fn until_done<T>(
+    part: impl std::future::Future<Output = T>,
+    shutdown: CancellationToken,
+) -> T {
+    let outcome = part.await;
+    shutdown.cancel();
+    outcome
 }
 
 /// Waits until the in-process agent has registered.

@@ -19,10 +19,11 @@ pub enum AgentError {
     },
 
     /// A `--var KEY=VALUE` argument could not be understood.
-    #[error("invalid --var {argument:?}: {reason}")]
+    #[error("invalid --var {key:?}=…: {reason}")]
     InvalidVar {
-        /// The argument exactly as given.
-        argument: String,
+        /// The argument's key (what precedes `=`); the value is left out because it may be a
+        /// secret.
+        key: String,
         /// What is wrong with it.
         reason: String,
     },

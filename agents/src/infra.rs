@@ -180,7 +180,7 @@ impl Executor for InfraExecutor {
 /// (`port="3001"`) to force text.
 pub fn parse_var(argument: &str) -> Result<(String, Value), AgentError> {
     let invalid = |reason: &str| AgentError::InvalidVar {
-        argument: argument.to_owned(),
+        key: argument.split('=').next().unwrap_or_default().to_owned(),
         reason: reason.to_owned(),
     };
     let (key, raw) = argument
@@ -283,10 +283,16 @@ mod tests {
     }
 
     #[test]
-    fn bad_vars_name_the_argument() {
-        for argument in ["novalue", "=x", "1abc=2", "a-b=1"] {
+    fn bad_vars_name_the_key_but_never_the_value() {
+        for (argument, key) in [
+            ("novalue", "novalue"),
+            ("=hunter2", ""),
+            ("1abc=hunter2", "1abc"),
+            ("db-pass=hunter2", "db-pass"),
+        ] {
             let error = parse_var(argument).expect_err(argument).to_string();
-            assert!(error.contains(&format!("{argument:?}")), "{error}");
+            assert!(error.contains(&format!("{key:?}")), "{error}");
+            assert!(!error.contains("hunter2"), "{error}");
         }
     }
 

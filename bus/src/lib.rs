@@ -12,12 +12,15 @@
 //! - the control fan-out (`chiffon.control`), where every subscribed agent process sees every
 //!   cancellation.
 
+pub mod backoff;
 pub mod codec;
 pub mod memory;
 pub mod rabbitmq;
 mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+
+pub use backoff::Backoff;
 
 use async_trait::async_trait;
 use chiffon_proto::v1::{AgentKind, BusErrorCode, CancelWork, WorkEvent, WorkItem, WorkResult};

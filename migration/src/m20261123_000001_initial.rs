@@ -369,7 +369,8 @@ async fn create_events(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         true,
     )
     .await?;
-    // Makes recording a redelivered bus message a no-op (the insert fails, the caller moves on).
+    // Backstop for recording a redelivered bus message once: the orchestrator looks the key up
+    // first; a racing duplicate fails here and, retried, finds the key recorded.
     create_index(
         manager,
         "ux_events_dedupe_key",

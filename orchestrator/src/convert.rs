@@ -6,7 +6,6 @@ use chiffon_entity as db;
 use chiffon_entity::{agent, event, plan, request, step};
 use chiffon_proto::v1 as pb;
 use prost::Message as _;
-use prost_types::value::Kind;
 
 /// A protobuf timestamp from a stored time.
 pub fn timestamp(time: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
@@ -222,12 +221,7 @@ pub fn catalog_playbook(row: &chiffon_entity::catalog_playbook::Model) -> pb::Pl
 /// A stored JSON object as a protobuf `Struct`.
 pub fn json_object_to_struct(value: &serde_json::Value) -> Result<prost_types::Struct> {
     match value {
-        serde_json::Value::Object(map) => Ok(prost_types::Struct {
-            fields: map
-                .iter()
-                .map(|(key, value)| (key.clone(), json_to_value(value)))
-                .collect(),
-        }),
+        serde_json::Value::Object(map) => Ok(chiffon_proto::json::json_to_struct(map)),
         serde_json::Value::Null => Ok(prost_types::Struct::default()),
         other => Err(OrchestratorError::corrupt(
             "extra variables",
@@ -236,28 +230,10 @@ pub fn json_object_to_struct(value: &serde_json::Value) -> Result<prost_types::S
     }
 }
 
-fn json_to_value(value: &serde_json::Value) -> prost_types::Value {
-    let kind = match value {
-        serde_json::Value::Null => Kind::NullValue(0),
-        serde_json::Value::Bool(flag) => Kind::BoolValue(*flag),
-        serde_json::Value::Number(number) => Kind::NumberValue(number.as_f64().unwrap_or_default()),
-        serde_json::Value::String(text) => Kind::StringValue(text.clone()),
-        serde_json::Value::Array(items) => Kind::ListValue(prost_types::ListValue {
-            values: items.iter().map(json_to_value).collect(),
-        }),
-        serde_json::Value::Object(map) => Kind::StructValue(prost_types::Struct {
-            fields: map
-                .iter()
-                .map(|(key, value)| (key.clone(), json_to_value(value)))
-                .collect(),
-        }),
-    };
-    prost_types::Value { kind: Some(kind) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost_types::value::Kind;
 
     #[test]
     fn json_objects_become_structs() {

@@ -1,39 +1,52 @@
 //! Publishes queued steps to their agent kind's work queue.
 //!
 //! Steps are committed as queued before they are published, so a crash in between loses
-//! nothing: the next start publishes every queued step again. While the broker is away the
-//! dispatcher keeps retrying with backoff; the step simply stays queued meanwhile.
+//! nothing: every queued step is published again at start, and again whenever it has waited
+//! longer than [`REPUBLISH_AFTER`] without an agent claiming it (its message may have been
+//! dead-lettered while the orchestrator was unreachable). Duplicates are harmless because agents
+//! claim work before running it. While the broker is away the dispatcher keeps retrying with
+//! backoff; the step simply stays queued meanwhile.
 
 use crate::engine::Orchestrator;
-use chiffon_bus::{BusMessage, Destination};
+use chiffon_bus::{Backoff, BusMessage, Destination};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-const FIRST_RETRY: Duration = Duration::from_millis(200);
-const LAST_RETRY: Duration = Duration::from_secs(10);
+/// A queued step nobody claimed for this long is published again.
+pub(crate) const REPUBLISH_AFTER: Duration = Duration::from_secs(60);
 
 pub(crate) async fn run(orchestrator: Orchestrator, mut queued: mpsc::UnboundedReceiver<Uuid>) {
     let shutdown = orchestrator.shutdown_token().clone();
+    // Start publishes every queued step already; the first sweep comes one period later.
+    let mut sweep = tokio::time::interval_at(
+        tokio::time::Instant::now() + REPUBLISH_AFTER,
+        REPUBLISH_AFTER,
+    );
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let step_id = tokio::select! {
+        let step_ids = tokio::select! {
             () = shutdown.cancelled() => return,
             next = queued.recv() => match next {
-                Some(step_id) => step_id,
+                Some(step_id) => vec![step_id],
                 None => return,
             },
-        };
-        let mut backoff = FIRST_RETRY;
-        loop {
-            match publish(&orchestrator, step_id).await {
-                Ok(()) => break,
+            _ = sweep.tick() => match orchestrator.unclaimed_steps(REPUBLISH_AFTER).await {
+                Ok(step_ids) => step_ids,
                 Err(error) => {
-                    tracing::warn!(%step_id, %error, retry_in = ?backoff, "publishing work failed");
-                    tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        () = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(LAST_RETRY);
+                    tracing::warn!(%error, "looking for unclaimed work failed");
+                    Vec::new()
+                }
+            },
+        };
+        for step_id in step_ids {
+            let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+            while let Err(error) = publish(&orchestrator, step_id).await {
+                let delay = backoff.next_delay();
+                tracing::warn!(%step_id, %error, retry_in = ?delay, "publishing work failed");
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(delay) => {}
                 }
             }
         }

@@ -164,14 +164,22 @@ impl Orchestrator {
     /// Re-sends steps that were committed as queued; the previous process may have stopped
     /// before publishing them.
     async fn requeue_unpublished(&self) -> Result<()> {
-        let queued = step::Entity::find()
-            .filter(step::Column::Status.eq(StepStatus::Queued))
-            .all(self.db())
-            .await?;
-        for step in queued {
-            let _ = self.inner.dispatch.send(step.id);
+        for step_id in self.unclaimed_steps(Duration::ZERO).await? {
+            let _ = self.inner.dispatch.send(step_id);
         }
         Ok(())
+    }
+
+    /// Steps queued at least `waiting` ago that no agent has claimed.
+    pub(crate) async fn unclaimed_steps(&self, waiting: Duration) -> Result<Vec<Uuid>> {
+        let queued_before = chrono::Utc::now()
+            - chrono::Duration::from_std(waiting).unwrap_or(chrono::Duration::zero());
+        let queued = step::Entity::find()
+            .filter(step::Column::Status.eq(StepStatus::Queued))
+            .filter(step::Column::QueuedAt.lte(queued_before))
+            .all(self.db())
+            .await?;
+        Ok(queued.into_iter().map(|step| step.id).collect())
     }
 
     async fn commit(&self, txn: DatabaseTransaction, effects: Effects) -> Result<()> {
@@ -709,6 +717,9 @@ impl Orchestrator {
             .await?
             .ok_or_else(|| OrchestratorError::not_found("work item", work.to_string()))?;
         let claim = match step.status {
+            _ if request.finished_at.is_some() => {
+                Claim::NotRunnable("the request has already ended".into())
+            }
             StepStatus::Queued if request.cancel_requested_at.is_some() => {
                 Claim::NotRunnable("the request is being cancelled".into())
             }
@@ -770,9 +781,16 @@ impl Orchestrator {
                 .all(&txn)
                 .await?;
             let id = agent.id.clone();
-            let mut active: agent::ActiveModel = agent.into();
-            active.status = Set(AgentStatus::Offline);
-            active.update(&txn).await?;
+            // Only if no heartbeat arrived since the query above.
+            let marked = agent::Entity::update_many()
+                .col_expr(agent::Column::Status, Expr::value(AgentStatus::Offline))
+                .filter(agent::Column::Id.eq(id.clone()))
+                .filter(agent::Column::LastSeenAt.lt(silent_since))
+                .exec(&txn)
+                .await?;
+            if marked.rows_affected == 0 {
+                continue;
+            }
             for step in held {
                 let error =
                     format!("agent {id} stopped sending heartbeats while running this step");
@@ -827,7 +845,9 @@ impl Orchestrator {
         let step = find_step_by_work(&txn, work)
             .await?
             .ok_or_else(|| OrchestratorError::not_found("work item", work.to_string()))?;
-        if !matches!(step.status, StepStatus::Queued | StepStatus::Running) {
+        if request.finished_at.is_some()
+            || !matches!(step.status, StepStatus::Queued | StepStatus::Running)
+        {
             tracing::debug!(%work, "duplicate or late work result ignored");
             return Ok(());
         }
@@ -1322,6 +1342,14 @@ async fn fail_running_step(
     error: &str,
 ) -> Result<()> {
     let mut request = lock_request(txn, step.request_id).await?;
+    // The step was read before the lock; its result may have been recorded since.
+    let Some(current) = step::Entity::find_by_id(step.id).one(txn).await? else {
+        return Ok(());
+    };
+    if current.status != StepStatus::Running || current.instance_id != step.instance_id {
+        return Ok(());
+    }
+    let step = current;
     let now = convert::timestamp(chrono::Utc::now());
     let result = pb::WorkResult {
         work_id: step.work_id.map(|id| id.to_string()).unwrap_or_default(),
@@ -1420,14 +1448,24 @@ async fn advance(
         let reason = format!("all {} step(s) succeeded", steps.len());
         return finish(txn, fx, request, RequestStatus::Succeeded, reason).await;
     }
-    if steps
+    if let Some(cancelled) = steps
         .iter()
-        .any(|step| step.status == StepStatus::Cancelled)
+        .find(|step| step.status == StepStatus::Cancelled)
     {
-        // A step cancelled on its own agent (e.g. a heartbeat told it to stop) ends the request.
-        let reason = "a step was cancelled".to_owned();
+        // A step stopped on its agent without anyone cancelling the request (the agent shut
+        // down): what depends on it cannot run.
+        let why = format!("step {} was cancelled", cancelled.position);
+        close_steps(
+            txn,
+            fx,
+            request,
+            cancelled.plan_id,
+            StepStatus::Skipped,
+            &why,
+        )
+        .await?;
         if !running {
-            finish(txn, fx, request, RequestStatus::Cancelled, reason).await?;
+            finish(txn, fx, request, RequestStatus::Cancelled, why).await?;
         }
         return Ok(());
     }

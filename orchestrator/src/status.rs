@@ -2,17 +2,16 @@
 //!
 //! Messages are handled one at a time, in queue order, so a step's events are recorded in the
 //! order its agent sent them and its result after them. A message that can never be recorded is
-//! dead-lettered with a reason; one that failed for a passing reason (the database was briefly
-//! unreachable) goes back to the queue.
+//! dead-lettered with a reason. One that failed for a passing reason (the database was briefly
+//! unreachable) is tried again here, with backoff, rather than handed back to the queue: that
+//! would put it behind later messages and count against the queue's delivery limit.
 
 use crate::engine::Orchestrator;
 use crate::error::OrchestratorError;
-use chiffon_bus::{BusMessage, Delivery, Subscription};
+use chiffon_bus::{Backoff, BusMessage, Delivery, Subscription};
 use chiffon_proto::v1::BusErrorCode;
 use std::time::Duration;
-
-/// Pause before a message that failed for a passing reason is handed back to the queue.
-const RETRY_PAUSE: Duration = Duration::from_secs(1);
+use tracing::Instrument as _;
 
 pub(crate) async fn run(orchestrator: Orchestrator, mut status: Subscription) {
     let shutdown = orchestrator.shutdown_token().clone();
@@ -24,7 +23,8 @@ pub(crate) async fn run(orchestrator: Orchestrator, mut status: Subscription) {
                 None => return,
             },
         };
-        if let Err(error) = handle(&orchestrator, delivery).await {
+        let span = delivery.span().clone();
+        if let Err(error) = handle(&orchestrator, delivery).instrument(span).await {
             tracing::warn!(%error, "settling a status message failed; the broker will redeliver it");
         }
     }
@@ -34,34 +34,41 @@ async fn handle(
     orchestrator: &Orchestrator,
     delivery: Delivery,
 ) -> Result<(), chiffon_bus::BusError> {
-    let outcome = match &delivery.message {
-        BusMessage::WorkEvent(event) => orchestrator.record_work_event(event.clone()).await,
-        BusMessage::WorkResult(result) => orchestrator.record_work_result(result.clone()).await,
-        BusMessage::WorkItem(_) | BusMessage::CancelWork(_) => {
-            return delivery
-                .dead_letter(
-                    BusErrorCode::WrongQueue,
-                    "the status queue carries work events and results only",
-                )
-                .await;
-        }
-    };
-    match outcome {
-        Ok(()) => delivery.ack().await,
-        Err(
-            error @ (OrchestratorError::InvalidArgument(_)
-            | OrchestratorError::NotFound { .. }
-            | OrchestratorError::Corrupt { .. }),
-        ) => {
-            tracing::warn!(%error, "dead-lettering a status message that cannot be recorded");
-            delivery
-                .dead_letter(BusErrorCode::InvalidMessage, &error.to_string())
-                .await
-        }
-        Err(error) => {
-            tracing::warn!(%error, "recording a status message failed; it will be retried");
-            tokio::time::sleep(RETRY_PAUSE).await;
-            delivery.retry().await
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+    loop {
+        let outcome = match &delivery.message {
+            BusMessage::WorkEvent(event) => orchestrator.record_work_event(event.clone()).await,
+            BusMessage::WorkResult(result) => orchestrator.record_work_result(result.clone()).await,
+            BusMessage::WorkItem(_) | BusMessage::CancelWork(_) => {
+                return delivery
+                    .dead_letter(
+                        BusErrorCode::WrongQueue,
+                        "the status queue carries work events and results only",
+                    )
+                    .await;
+            }
+        };
+        match outcome {
+            Ok(()) => return delivery.ack().await,
+            Err(
+                error @ (OrchestratorError::InvalidArgument(_)
+                | OrchestratorError::NotFound { .. }
+                | OrchestratorError::Corrupt { .. }),
+            ) => {
+                tracing::warn!(%error, "dead-lettering a status message that cannot be recorded");
+                return delivery
+                    .dead_letter(BusErrorCode::InvalidMessage, &error.to_string())
+                    .await;
+            }
+            Err(error) => {
+                let delay = backoff.next_delay();
+                tracing::warn!(%error, retry_in = ?delay, "recording a status message failed");
+                tokio::select! {
+                    // Unsettled, the message is redelivered to the next orchestrator process.
+                    () = orchestrator.shutdown_token().cancelled() => return Ok(()),
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
         }
     }
 }

@@ -3,6 +3,8 @@
 //! The `.proto` files are the source of truth for every API and bus message; this crate only
 //! compiles them. Other languages generate their clients from the same files.
 
+pub mod json;
+
 /// Package `chiffon.v1`: the orchestrator and agent APIs and the bus messages.
 pub mod v1 {
     #![allow(clippy::doc_lazy_continuation, clippy::large_enum_variant)]

@@ -236,7 +236,7 @@ impl PlaybookRunner {
 
         let mut vars = self.default_vars.clone();
         if let Some(extra) = &run.extra_vars {
-            vars.extend(struct_to_json(extra));
+            vars.extend(chiffon_proto::json::struct_to_json(extra));
         }
         let workdir = tokio::task::spawn_blocking(move || write_workdir(&vars))
             .await
@@ -634,42 +634,6 @@ fn describe_duration(duration: Duration) -> String {
         parts.push(format!("{seconds}s"));
     }
     parts.join(" ")
-}
-
-/// A protobuf `Struct` as JSON. Whole numbers become JSON integers: protobuf only has doubles,
-/// and Ansible must see `port: 3001`, not `3001.0`.
-fn struct_to_json(value: &prost_types::Struct) -> Map<String, Value> {
-    value
-        .fields
-        .iter()
-        .map(|(k, v)| (k.clone(), value_to_json(v)))
-        .collect()
-}
-
-fn value_to_json(value: &prost_types::Value) -> Value {
-    use prost_types::value::Kind;
-    match &value.kind {
-        None | Some(Kind::NullValue(_)) => Value::Null,
-        Some(Kind::BoolValue(b)) => Value::Bool(*b),
-        Some(Kind::StringValue(s)) => Value::String(s.clone()),
-        Some(Kind::NumberValue(n)) => number_to_json(*n),
-        Some(Kind::ListValue(list)) => {
-            Value::Array(list.values.iter().map(value_to_json).collect())
-        }
-        Some(Kind::StructValue(inner)) => Value::Object(struct_to_json(inner)),
-    }
-}
-
-fn number_to_json(n: f64) -> Value {
-    /// Largest integer a double holds exactly (2^53).
-    const EXACT: f64 = 9_007_199_254_740_992.0;
-    if n.fract() == 0.0 && n.abs() <= EXACT {
-        // In range and whole, so the cast is exact.
-        return Value::from(n as i64);
-    }
-    serde_json::Number::from_f64(n)
-        .map(Value::Number)
-        .unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ impl Agent {
                 }
                 Err(status) => failures.failed(status_kind(&status), &status),
             }
-            if !sleep_unless(backoff.next(), &self.stop).await {
+            if !sleep_unless(backoff.next_delay(), &self.stop).await {
                 return Ok(None);
             }
         }

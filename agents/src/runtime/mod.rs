@@ -296,7 +296,7 @@ impl Agent {
                 Err(error) if retry::is_permanent(&error) => return Err(error.into()),
                 Err(error) => failures.failed(retry::bus_error_kind(&error), &error),
             }
-            if !retry::sleep_unless(backoff.next(), &self.stop).await {
+            if !retry::sleep_unless(backoff.next_delay(), &self.stop).await {
                 return Ok(None);
             }
         }

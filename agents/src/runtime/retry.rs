@@ -4,36 +4,7 @@ use std::fmt::Display;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Exponential backoff between `min` and `max`.
-#[derive(Debug, Clone)]
-pub(crate) struct Backoff {
-    min: Duration,
-    max: Duration,
-    next: Duration,
-}
-
-impl Backoff {
-    /// Starts at `min`, doubles on every [`Backoff::next`], never exceeds `max`.
-    pub(crate) fn new(min: Duration, max: Duration) -> Self {
-        Self {
-            min,
-            max,
-            next: min,
-        }
-    }
-
-    /// The delay to wait now; the following one is twice as long.
-    pub(crate) fn next(&mut self) -> Duration {
-        let delay = self.next;
-        self.next = (self.next * 2).min(self.max);
-        delay
-    }
-
-    /// Back to the shortest delay, after a success.
-    pub(crate) fn reset(&mut self) {
-        self.next = self.min;
-    }
-}
+pub(crate) use chiffon_bus::Backoff;
 
 /// Sleeps for `delay`; false if `stop` fired first.
 pub(crate) async fn sleep_unless(delay: Duration, stop: &CancellationToken) -> bool {
@@ -110,15 +81,6 @@ pub(crate) fn is_permanent(error: &chiffon_bus::BusError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_its_maximum_and_resets() {
-        let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(5));
-        let delays: Vec<u64> = (0..5).map(|_| backoff.next().as_secs()).collect();
-        assert_eq!(delays, [1, 2, 4, 5, 5]);
-        backoff.reset();
-        assert_eq!(backoff.next(), Duration::from_secs(1));
-    }
 
     #[test]
     fn bus_errors_are_grouped_by_variant() {

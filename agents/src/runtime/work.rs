@@ -150,7 +150,7 @@ impl Agent {
                     );
                 }
                 ClaimDecision::Later => {
-                    sleep_unless(claim_backoff.next(), &self.stop).await;
+                    sleep_unless(claim_backoff.next_delay(), &self.stop).await;
                     settle(delivery.retry().await);
                 }
             }
@@ -322,7 +322,7 @@ impl Agent {
                 }
                 Err(error) => failures.failed(bus_error_kind(&error), &error),
             }
-            if !sleep_unless(backoff.next(), &self.publish_deadline).await {
+            if !sleep_unless(backoff.next_delay(), &self.publish_deadline).await {
                 break;
             }
         }
