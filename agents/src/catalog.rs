@@ -284,6 +284,8 @@ fn read_playbook(
         hosts,
         tags: tags.into_iter().collect(),
         description,
+        plays: play_names.clone(),
+        ..Playbook::default()
     }))
 }
 
@@ -477,6 +479,8 @@ mod tests {
                 .map(String::from)
                 .to_vec(),
                 description: "Deploys Uptime Kuma in a container.".into(),
+                plays: catalog.playbooks[0].plays.clone(),
+                ..Playbook::default()
             }]
         );
     }

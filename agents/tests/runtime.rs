@@ -104,6 +104,16 @@ impl AgentService for Orchestrator {
             detail: "test".into(),
         }))
     }
+
+    async fn report_catalog(
+        &self,
+        request: Request<chiffon_proto::v1::ReportCatalogRequest>,
+    ) -> Result<Response<chiffon_proto::v1::ReportCatalogResponse>, Status> {
+        let playbook_count = request.into_inner().playbooks.len() as i32;
+        Ok(Response::new(chiffon_proto::v1::ReportCatalogResponse {
+            playbook_count,
+        }))
+    }
 }
 
 /// Runs playbook "ok" as three events and a success; playbook "block" until cancelled.

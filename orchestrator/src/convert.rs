@@ -215,6 +215,8 @@ pub fn catalog_playbook(row: &chiffon_entity::catalog_playbook::Model) -> pb::Pl
         hosts: strings(&row.hosts),
         tags: strings(&row.tags),
         description: row.description.clone(),
+        agent_id: row.agent_id.clone(),
+        ..pb::Playbook::default()
     }
 }
 

@@ -556,13 +556,7 @@ impl Orchestrator {
                 "instance_id is required: a fresh UUID for every agent process".into(),
             ));
         }
-        for playbook in &registration.playbooks {
-            if playbook.path.trim().is_empty() {
-                return Err(OrchestratorError::InvalidArgument(
-                    "every catalog playbook needs a path".into(),
-                ));
-            }
-        }
+        validate_catalog(&registration.playbooks)?;
         let now = chrono::Utc::now();
         let txn = self.db().begin().await?;
         let mut fx = Effects::default();
@@ -583,28 +577,7 @@ impl Orchestrator {
             Some(_) => row.update(&txn).await?,
             None => row.insert(&txn).await?,
         };
-        catalog_playbook::Entity::delete_many()
-            .filter(catalog_playbook::Column::AgentId.eq(agent.id.clone()))
-            .exec(&txn)
-            .await?;
-        let mut seen = std::collections::BTreeSet::new();
-        for playbook in registration
-            .playbooks
-            .iter()
-            .filter(|playbook| seen.insert(playbook.path.clone()))
-        {
-            catalog_playbook::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                agent_id: Set(agent.id.clone()),
-                path: Set(playbook.path.clone()),
-                name: Set(playbook.name.clone()),
-                hosts: Set(serde_json::json!(playbook.hosts)),
-                tags: Set(serde_json::json!(playbook.tags)),
-                description: Set(playbook.description.clone()),
-            }
-            .insert(&txn)
-            .await?;
-        }
+        replace_catalog(&txn, &agent.id, &registration.playbooks).await?;
         let orphaned = step::Entity::find()
             .filter(step::Column::AgentId.eq(agent.id.clone()))
             .filter(step::Column::Status.eq(StepStatus::Running))
@@ -650,6 +623,29 @@ impl Orchestrator {
             }
         }
         Ok(stop)
+    }
+
+    /// Replaces an agent process's catalog after its repository changed; returns its size.
+    pub async fn report_catalog(
+        &self,
+        agent_id: &str,
+        instance_id: &str,
+        playbooks: &[pb::Playbook],
+    ) -> Result<usize> {
+        validate_catalog(playbooks)?;
+        let txn = self.db().begin().await?;
+        agent::Entity::find_by_id(agent_id.to_owned())
+            .one(&txn)
+            .await?
+            .filter(|agent| agent.instance_id == instance_id)
+            .ok_or_else(|| OrchestratorError::UnknownAgent {
+                agent_id: agent_id.to_owned(),
+                instance_id: instance_id.to_owned(),
+            })?;
+        replace_catalog(&txn, agent_id, playbooks).await?;
+        txn.commit().await?;
+        tracing::info!(%agent_id, playbooks = playbooks.len(), "agent catalog updated");
+        Ok(playbooks.len())
     }
 
     /// Whether running work `work_id` should go on in agent process `instance_id`.
@@ -956,6 +952,49 @@ fn validate_agent_id(agent_id: &str) -> Result<()> {
             "agent_id \"{agent_id}\" is invalid: use 1 to 128 letters, digits, '.', '_' or '-'"
         )))
     }
+}
+
+/// Refuses catalog entries without a path.
+fn validate_catalog(playbooks: &[pb::Playbook]) -> Result<()> {
+    if playbooks
+        .iter()
+        .any(|playbook| playbook.path.trim().is_empty())
+    {
+        return Err(OrchestratorError::InvalidArgument(
+            "every catalog playbook needs a path".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Makes `playbooks` the whole catalog of `agent_id`.
+async fn replace_catalog(
+    txn: &DatabaseTransaction,
+    agent_id: &str,
+    playbooks: &[pb::Playbook],
+) -> Result<()> {
+    catalog_playbook::Entity::delete_many()
+        .filter(catalog_playbook::Column::AgentId.eq(agent_id.to_owned()))
+        .exec(txn)
+        .await?;
+    let mut seen = std::collections::BTreeSet::new();
+    for playbook in playbooks
+        .iter()
+        .filter(|playbook| seen.insert(playbook.path.clone()))
+    {
+        catalog_playbook::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            agent_id: Set(agent_id.to_owned()),
+            path: Set(playbook.path.clone()),
+            name: Set(playbook.name.clone()),
+            hosts: Set(serde_json::json!(playbook.hosts)),
+            tags: Set(serde_json::json!(playbook.tags)),
+            description: Set(playbook.description.clone()),
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok(())
 }
 
 async fn find_request(db: &impl ConnectionTrait, id: Uuid) -> Result<request::Model> {

@@ -372,6 +372,7 @@ mod tests {
             hosts: vec!["all".to_owned()],
             tags: tags.iter().map(|tag| (*tag).to_owned()).collect(),
             description: description.to_owned(),
+            ..Playbook::default()
         }
     }
 

@@ -39,6 +39,7 @@ impl Agent {
                 version: self.config.version.clone(),
                 instance_id: self.instance_id.clone(),
                 playbooks,
+                catalog_issues: Vec::new(),
             };
             match self
                 .client

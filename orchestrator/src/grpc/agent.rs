@@ -94,4 +94,18 @@ impl AgentService for AgentApi {
             detail,
         }))
     }
+
+    async fn report_catalog(
+        &self,
+        request: Request<pb::ReportCatalogRequest>,
+    ) -> Result<Response<pb::ReportCatalogResponse>, Status> {
+        let request = request.into_inner();
+        let count = self
+            .orchestrator
+            .report_catalog(&request.agent_id, &request.instance_id, &request.playbooks)
+            .await?;
+        Ok(Response::new(pb::ReportCatalogResponse {
+            playbook_count: i32::try_from(count).unwrap_or(i32::MAX),
+        }))
+    }
 }
