@@ -9,6 +9,7 @@ const PROTOS: &[&str] = &[
     "chiffon/v1/work.proto",
     "chiffon/v1/orchestrator.proto",
     "chiffon/v1/agent.proto",
+    "chiffon/v1/suggestion.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -20,6 +21,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_server(transport)
         .build_transport(transport)
+        // A suggestion is large and rare on the bus; boxing keeps every WorkItem small.
+        .boxed(".chiffon.v1.WorkItem.action.apply_suggestion")
         .file_descriptor_set_path(out_dir.join("chiffon_descriptor.bin"))
         .compile_protos(PROTOS, &["."])?;
     Ok(())

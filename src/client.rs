@@ -162,7 +162,10 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
             let text = text.join(" ");
             let response = orchestrator(&server)
                 .await?
-                .submit_request(pb::SubmitRequestRequest { text })
+                .submit_request(pb::SubmitRequestRequest {
+                    text,
+                    run_options: None,
+                })
                 .await
                 .map_err(refused)?
                 .into_inner();

@@ -34,6 +34,9 @@ pub struct DevArgs {
     /// Extra variable for every playbook run, KEY=VALUE; repeatable.
     #[arg(long = "var", value_name = "KEY=VALUE")]
     vars: Vec<String>,
+    /// Confidence (0 to 1) a playbook needs to be used for a task [default: the tuned value].
+    #[arg(long, value_parser = parse_threshold, env = "CHIFFON_MATCH_THRESHOLD")]
+    match_threshold: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -53,6 +56,28 @@ pub struct ServeArgs {
     /// Seconds without a heartbeat after which an agent is offline and its work fails.
     #[arg(long, default_value_t = 30)]
     agent_offline_seconds: u64,
+    /// Confidence (0 to 1) a playbook needs to be used for a task [default: the tuned value].
+    #[arg(long, value_parser = parse_threshold, env = "CHIFFON_MATCH_THRESHOLD")]
+    match_threshold: Option<f64>,
+}
+
+/// A confidence threshold: a number from 0 to 1.
+fn parse_threshold(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if (0.0..=1.0).contains(&value) => Ok(value),
+        _ => Err(format!(
+            "{text:?} is not a confidence between 0 and 1 (e.g. 0.45)"
+        )),
+    }
+}
+
+/// The orchestrator settings with an optional threshold override.
+fn orchestrator_config(match_threshold: Option<f64>) -> OrchestratorConfig {
+    let defaults = OrchestratorConfig::default();
+    OrchestratorConfig {
+        match_threshold: match_threshold.unwrap_or(defaults.match_threshold),
+        ..defaults
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,7 +188,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
     let orchestrator = Orchestrator::start(
         db,
         bus.clone(),
-        OrchestratorConfig::default(),
+        orchestrator_config(args.match_threshold),
         shutdown.clone(),
     )
     .await?;
@@ -269,6 +294,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = OrchestratorConfig {
         heartbeat_interval: Duration::from_secs(args.heartbeat_seconds.max(1)),
         agent_offline_after: Duration::from_secs(args.agent_offline_seconds.max(2)),
+        ..orchestrator_config(args.match_threshold)
     };
     let orchestrator = Orchestrator::start(db, bus, config, shutdown.clone()).await?;
     let (listener, address) = bind(args.listen).await?;

@@ -1,17 +1,20 @@
 //! The infrastructure agent: runs playbooks of an infrastructure repository with
-//! `ansible-playbook`, on the shared [`runtime`](crate::runtime).
+//! `ansible-playbook`, on the shared [`runtime`](crate::runtime), and keeps the orchestrator's
+//! view of the repository's catalog current while people edit it.
 
 use crate::ansible::{self, PlaybookRunner};
-use crate::runtime::{AgentConfig, Executor, run_agent};
-use crate::{AgentError, RunOutcome, catalog};
+use crate::catalog::refresh::{self, RefreshSettings};
+use crate::runtime::{AgentCatalog, AgentConfig, Executor, run_agent};
+use crate::{AgentError, RunOutcome};
 use chiffon_bus::Bus;
-use chiffon_proto::v1::{AgentKind, Playbook, TaskEvent, WorkItem, WorkStatus, work_item};
+use chiffon_proto::v1::{AgentKind, TaskEvent, WorkItem, WorkStatus, work_item};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// How long a playbook may run when its work item names no timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -33,12 +36,16 @@ pub struct InfraAgentConfig {
     pub default_timeout: Duration,
     /// Time a stopped playbook gets between SIGTERM and SIGKILL.
     pub cancel_grace: Duration,
+    /// How often the repository is rescanned even when the file watcher reports nothing (it
+    /// may be unable to: network file systems, inotify limits).
+    pub rescan_interval: Duration,
 }
 
 impl InfraAgentConfig {
     /// Settings for the repository at `repo` with every default: id `infra-<hostname>`,
     /// inventory `inventory/hosts.yml`, `ansible-playbook` from `$CHIFFON_ANSIBLE_PLAYBOOK` or
-    /// `PATH`, no default variables, a 30 minute timeout and a 5 second cancel grace.
+    /// `PATH`, no default variables, a 30 minute timeout, a 5 second cancel grace and a rescan
+    /// of the repository every 5 minutes.
     pub fn new(repo: impl Into<PathBuf>) -> Self {
         Self {
             agent_id: default_agent_id(),
@@ -48,6 +55,7 @@ impl InfraAgentConfig {
             default_vars: Map::new(),
             default_timeout: DEFAULT_TIMEOUT,
             cancel_grace: ansible::DEFAULT_CANCEL_GRACE,
+            rescan_interval: refresh::DEFAULT_INTERVAL,
         }
     }
 }
@@ -74,30 +82,33 @@ pub fn default_agent_id() -> String {
 }
 
 /// Runs an infrastructure agent until `shutdown` fires: scans the repository's catalog (files
-/// that cannot be indexed are logged as warnings and left out), then serves work with
-/// [`run_agent`].
+/// that cannot be indexed are logged as warnings and reported as catalog issues), serves work
+/// with [`run_agent`], and meanwhile keeps the catalog current: the repository is watched and
+/// rescanned on changes and every `rescan_interval`, and a changed catalog is reported to the
+/// orchestrator.
 pub async fn run_infra_agent(
     config: InfraAgentConfig,
     bus: Arc<dyn Bus>,
     orchestrator: tonic::transport::Channel,
     shutdown: CancellationToken,
 ) -> Result<(), AgentError> {
-    if config.default_timeout.is_zero() {
-        return Err(AgentError::Config {
-            setting: "default timeout",
-            reason: "must be longer than zero".to_owned(),
-        });
+    for (setting, value) in [
+        ("default timeout", config.default_timeout),
+        ("rescan interval", config.rescan_interval),
+    ] {
+        if value.is_zero() {
+            return Err(AgentError::Config {
+                setting,
+                reason: "must be longer than zero".to_owned(),
+            });
+        }
     }
-    let repo = config.repo.clone();
-    let catalog = tokio::task::spawn_blocking(move || catalog::scan(&repo))
-        .await
-        .map_err(|join| AgentError::Internal(format!("the catalog scan panicked: {join}")))??;
-    for issue in &catalog.issues {
-        tracing::warn!(%issue, "playbook left out of the catalog");
-    }
+    let catalog = refresh::scan_blocking(config.repo.clone()).await?;
+    refresh::log_new_issues(&catalog, &[]);
     tracing::info!(
         repo = %config.repo.display(),
         playbooks = catalog.playbooks.len(),
+        issues = catalog.issues.len(),
         "catalog scanned"
     );
     let inventory = config.repo.join(&config.inventory);
@@ -108,18 +119,32 @@ pub async fn run_infra_agent(
         );
     }
 
+    let (current, catalog) = watch::channel(AgentCatalog::from(catalog));
+    let refresher_stop = shutdown.child_token();
+    let tasks = TaskTracker::new();
+    tasks.spawn(refresh::keep_current(
+        config.repo.clone(),
+        RefreshSettings {
+            interval: config.rescan_interval,
+            ..RefreshSettings::default()
+        },
+        current,
+        refresher_stop.clone(),
+    ));
+    tasks.close();
+
     let runner = PlaybookRunner::new(&config.repo)
         .with_inventory(&config.inventory)
         .with_program(&config.ansible_playbook)
         .with_default_vars(config.default_vars)
         .with_cancel_grace(config.cancel_grace);
-    let executor = Arc::new(InfraExecutor::new(
-        runner,
-        config.default_timeout,
-        catalog.playbooks,
-    ));
+    let executor = Arc::new(InfraExecutor::new(runner, config.default_timeout, catalog));
     let agent = AgentConfig::new(config.agent_id, AgentKind::Infra);
-    run_agent(agent, executor, bus, orchestrator, shutdown).await
+    let result = run_agent(agent, executor, bus, orchestrator, shutdown).await;
+    // The agent may also end on its own (refused by the orchestrator, bus closed).
+    refresher_stop.cancel();
+    tasks.wait().await;
+    result
 }
 
 /// The infra agent's [`Executor`]: runs a work item's `PlaybookRun`.
@@ -127,13 +152,17 @@ pub async fn run_infra_agent(
 pub struct InfraExecutor {
     runner: PlaybookRunner,
     default_timeout: Duration,
-    catalog: Vec<Playbook>,
+    catalog: watch::Receiver<AgentCatalog>,
 }
 
 impl InfraExecutor {
     /// An executor running playbooks with `runner`, for at most the work item's timeout or
-    /// `default_timeout`, and advertising `catalog`.
-    pub fn new(runner: PlaybookRunner, default_timeout: Duration, catalog: Vec<Playbook>) -> Self {
+    /// `default_timeout`, and advertising the latest value of `catalog`.
+    pub fn new(
+        runner: PlaybookRunner,
+        default_timeout: Duration,
+        catalog: watch::Receiver<AgentCatalog>,
+    ) -> Self {
         Self {
             runner,
             default_timeout,
@@ -152,8 +181,15 @@ impl InfraExecutor {
 
 #[async_trait::async_trait]
 impl Executor for InfraExecutor {
-    fn catalog(&self) -> Vec<Playbook> {
-        self.catalog.clone()
+    fn catalog(&self) -> AgentCatalog {
+        self.catalog.borrow().clone()
+    }
+
+    fn catalog_updates(&self) -> Option<watch::Receiver<AgentCatalog>> {
+        let mut updates = self.catalog.clone();
+        // Only changes from now on: the current catalog goes out with the registration.
+        updates.mark_unchanged();
+        Some(updates)
     }
 
     async fn execute(
@@ -309,10 +345,11 @@ mod tests {
 
     #[test]
     fn the_work_item_timeout_wins_over_the_default() {
+        let (_current, catalog) = watch::channel(AgentCatalog::default());
         let executor = InfraExecutor::new(
             PlaybookRunner::new("/repo"),
             Duration::from_secs(60),
-            Vec::new(),
+            catalog,
         );
         let mut item = WorkItem::default();
         assert_eq!(executor.timeout(&item), Duration::from_secs(60));

@@ -1,23 +1,26 @@
 //! The agent runtime against a fake orchestrator (a real gRPC server on an ephemeral port), the
-//! in-process bus and a scripted executor: claims, event ordering, results, cancellations,
-//! re-registration and shutdown. The real orchestrator is exercised by the end-to-end tests.
+//! in-process bus and a scripted executor (or the real infra agent on a temporary repository):
+//! claims, event ordering, results, cancellations, re-registration, catalog reports and
+//! shutdown. The real orchestrator is exercised by the end-to-end tests.
 
 use chiffon_agents::RunOutcome;
-use chiffon_agents::runtime::{AgentConfig, Executor, run_agent};
+use chiffon_agents::infra::{InfraAgentConfig, run_infra_agent};
+use chiffon_agents::runtime::{AgentCatalog, AgentConfig, Executor, run_agent};
 use chiffon_bus::memory::MemoryBus;
 use chiffon_bus::{Bus, BusMessage, BusSettings, Destination, Envelope, Subscription};
 use chiffon_proto::v1::agent_service_server::{AgentService, AgentServiceServer};
 use chiffon_proto::v1::{
-    AgentKind, BusErrorCode, CancelWork, ClaimOutcome, ClaimWorkRequest, ClaimWorkResponse,
-    HeartbeatRequest, HeartbeatResponse, ListAgentsRequest, ListAgentsResponse, PlaybookRun,
-    RegisterAgentRequest, RegisterAgentResponse, TaskEvent, TaskEventKind, WorkItem, WorkResult,
-    WorkStatus, work_event, work_item,
+    AgentKind, BusErrorCode, CancelWork, CatalogIssue, ClaimOutcome, ClaimWorkRequest,
+    ClaimWorkResponse, HeartbeatRequest, HeartbeatResponse, ListAgentsRequest, ListAgentsResponse,
+    Playbook, PlaybookRun, RegisterAgentRequest, RegisterAgentResponse, ReportCatalogRequest,
+    ReportCatalogResponse, TaskEvent, TaskEventKind, WorkItem, WorkResult, WorkStatus, work_event,
+    work_item,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
@@ -39,6 +42,10 @@ struct Orchestrator {
     /// Work ids the next heartbeats tell the agent to stop.
     stop_ids: Mutex<Vec<String>>,
     registered: Notify,
+    reports: Mutex<Vec<ReportCatalogRequest>>,
+    /// Answer the next catalog report with NOT_FOUND.
+    forget_on_report: AtomicBool,
+    reported: Notify,
 }
 
 #[tonic::async_trait]
@@ -107,29 +114,64 @@ impl AgentService for Orchestrator {
 
     async fn report_catalog(
         &self,
-        request: Request<chiffon_proto::v1::ReportCatalogRequest>,
-    ) -> Result<Response<chiffon_proto::v1::ReportCatalogResponse>, Status> {
-        let playbook_count = request.into_inner().playbooks.len() as i32;
-        Ok(Response::new(chiffon_proto::v1::ReportCatalogResponse {
-            playbook_count,
-        }))
+        request: Request<ReportCatalogRequest>,
+    ) -> Result<Response<ReportCatalogResponse>, Status> {
+        let request = request.into_inner();
+        let playbook_count = request.playbooks.len() as i32;
+        self.reports.lock().unwrap().push(request);
+        self.reported.notify_waiters();
+        if self.forget_on_report.swap(false, Ordering::SeqCst) {
+            return Err(Status::not_found("unknown agent instance"));
+        }
+        Ok(Response::new(ReportCatalogResponse { playbook_count }))
+    }
+
+    async fn report_suggestions(
+        &self,
+        _request: Request<chiffon_proto::v1::ReportSuggestionsRequest>,
+    ) -> Result<Response<chiffon_proto::v1::ReportSuggestionsResponse>, Status> {
+        Err(Status::unimplemented("this fake keeps no suggestions"))
     }
 }
 
-/// Runs playbook "ok" as three events and a success; playbook "block" until cancelled.
-#[derive(Default)]
+/// Runs playbook "ok" as three events and a success; playbook "block" until cancelled. Its
+/// catalog is one playbook and one issue until a test sends another.
 struct ScriptedExecutor {
     executed: Mutex<Vec<String>>,
     started: Notify,
+    catalog: watch::Sender<AgentCatalog>,
+}
+
+impl Default for ScriptedExecutor {
+    fn default() -> Self {
+        let catalog = AgentCatalog {
+            playbooks: vec![Playbook {
+                path: "playbooks/ok.yml".into(),
+                ..Default::default()
+            }],
+            issues: vec![CatalogIssue {
+                path: "playbooks/broken.yml".into(),
+                line: 3,
+                message: "invalid YAML".into(),
+                agent_id: String::new(),
+            }],
+        };
+        Self {
+            executed: Mutex::default(),
+            started: Notify::new(),
+            catalog: watch::Sender::new(catalog),
+        }
+    }
 }
 
 #[async_trait::async_trait]
 impl Executor for ScriptedExecutor {
-    fn catalog(&self) -> Vec<chiffon_proto::v1::Playbook> {
-        vec![chiffon_proto::v1::Playbook {
-            path: "playbooks/ok.yml".into(),
-            ..Default::default()
-        }]
+    fn catalog(&self) -> AgentCatalog {
+        self.catalog.borrow().clone()
+    }
+
+    fn catalog_updates(&self) -> Option<watch::Receiver<AgentCatalog>> {
+        Some(self.catalog.subscribe())
     }
 
     async fn execute(
@@ -178,8 +220,32 @@ struct Harness {
     server_stop: CancellationToken,
 }
 
+/// Starts an agent on the harness's bus, talking to the fake orchestrator at the channel.
+type Launch = Box<
+    dyn FnOnce(
+        Arc<ScriptedExecutor>,
+        Arc<dyn Bus>,
+        tonic::transport::Channel,
+        CancellationToken,
+    ) -> tokio::task::JoinHandle<Result<(), chiffon_agents::AgentError>>,
+>;
+
 impl Harness {
+    /// The runtime with the scripted executor.
     async fn start() -> Self {
+        Self::start_with(Box::new(|executor, bus, channel, shutdown| {
+            tokio::spawn(run_agent(
+                AgentConfig::new("infra-test", AgentKind::Infra),
+                executor as Arc<dyn Executor>,
+                bus,
+                channel,
+                shutdown,
+            ))
+        }))
+        .await
+    }
+
+    async fn start_with(launch: Launch) -> Self {
         let orchestrator = Arc::new(Orchestrator::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -205,13 +271,12 @@ impl Harness {
             .connect_lazy();
         let shutdown = CancellationToken::new();
         let registered = orchestrator.registered.notified();
-        let agent = tokio::spawn(run_agent(
-            AgentConfig::new("infra-test", AgentKind::Infra),
-            Arc::clone(&executor) as Arc<dyn Executor>,
+        let agent = launch(
+            Arc::clone(&executor),
             Arc::new(bus.clone()),
             channel,
             shutdown.clone(),
-        ));
+        );
         tokio::time::timeout(PATIENCE, registered)
             .await
             .expect("the agent registered");
@@ -271,6 +336,33 @@ impl Harness {
         }
     }
 
+    /// Waits until the fake orchestrator received a catalog report satisfying `done`, and
+    /// returns it.
+    async fn report_matching(
+        &self,
+        done: impl Fn(&ReportCatalogRequest) -> bool,
+    ) -> ReportCatalogRequest {
+        tokio::time::timeout(PATIENCE, async {
+            loop {
+                // Created before looking, so a report arriving in between still wakes us.
+                let reported = self.orchestrator.reported.notified();
+                if let Some(report) = self
+                    .orchestrator
+                    .reports
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .find(|r| done(r))
+                {
+                    return report.clone();
+                }
+                reported.await;
+            }
+        })
+        .await
+        .expect("a matching catalog report in time")
+    }
+
     async fn stop(self) {
         self.shutdown.cancel();
         let result = tokio::time::timeout(PATIENCE, self.agent)
@@ -289,6 +381,8 @@ async fn granted_work_reports_numbered_events_then_its_result_and_runs_once() {
     let registration = harness.orchestrator.registrations.lock().unwrap()[0].clone();
     assert_eq!(registration.agent_id, "infra-test");
     assert_eq!(registration.playbooks.len(), 1);
+    assert_eq!(registration.catalog_issues.len(), 1);
+    assert_eq!(registration.catalog_issues[0].line, 3);
     assert!(uuid::Uuid::parse_str(&registration.instance_id).is_ok());
 
     harness.send_work("w1", Some("ok")).await;
@@ -467,5 +561,114 @@ async fn work_whose_claim_failed_comes_back_and_runs_once() {
         ["retry-me", "retry-me"]
     );
     assert_eq!(*harness.executor.executed.lock().unwrap(), ["retry-me"]);
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn a_changed_catalog_is_reported_and_an_unknown_agent_registers_again() {
+    let harness = Harness::start().await;
+    let instance_id = harness.orchestrator.registrations.lock().unwrap()[0]
+        .instance_id
+        .clone();
+    let changed = |path: &str| AgentCatalog {
+        playbooks: vec![Playbook {
+            path: path.into(),
+            ..Default::default()
+        }],
+        issues: Vec::new(),
+    };
+
+    harness
+        .executor
+        .catalog
+        .send_replace(changed("playbooks/new.yml"));
+    let report = harness
+        .report_matching(|r| r.playbooks.iter().any(|p| p.path == "playbooks/new.yml"))
+        .await;
+    assert_eq!(
+        (report.agent_id.as_str(), report.instance_id.as_str()),
+        ("infra-test", instance_id.as_str())
+    );
+    assert!(report.catalog_issues.is_empty());
+
+    // An orchestrator that lost this process answers NOT_FOUND: the agent registers again, and
+    // the registration carries the newest catalog.
+    let registered_again = harness.orchestrator.registered.notified();
+    harness
+        .orchestrator
+        .forget_on_report
+        .store(true, Ordering::SeqCst);
+    harness
+        .executor
+        .catalog
+        .send_replace(changed("playbooks/newer.yml"));
+    tokio::time::timeout(PATIENCE, registered_again)
+        .await
+        .expect("registered again");
+    let registrations = harness.orchestrator.registrations.lock().unwrap().clone();
+    assert_eq!(registrations.len(), 2);
+    assert_eq!(registrations[1].playbooks[0].path, "playbooks/newer.yml");
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn the_infra_agent_reports_a_playbook_changed_on_disk() {
+    let repo = tempfile::tempdir().expect("temp dir");
+    let root = repo.path().to_path_buf();
+    std::fs::create_dir_all(root.join("playbooks")).expect("mkdir");
+    std::fs::create_dir_all(root.join("roles/web/tasks")).expect("mkdir");
+    std::fs::write(
+        root.join("roles/web/tasks/main.yml"),
+        "- name: Serve\n  ansible.builtin.debug:\n    msg: \"{{ web_port }}\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("playbooks/web.yml"),
+        "# Deploys the web server.\n- name: Web\n  hosts: web\n  roles: [web]\n",
+    )
+    .expect("write");
+
+    let config = InfraAgentConfig {
+        agent_id: "infra-test".into(),
+        // Only the file watcher can notice the change within the test's patience.
+        rescan_interval: Duration::from_secs(3600),
+        ..InfraAgentConfig::new(&root)
+    };
+    let harness = Harness::start_with(Box::new(move |_, bus, channel, shutdown| {
+        tokio::spawn(run_infra_agent(config, bus, channel, shutdown))
+    }))
+    .await;
+    let registration = harness.orchestrator.registrations.lock().unwrap()[0].clone();
+    assert_eq!(registration.playbooks.len(), 1);
+    assert_eq!(registration.playbooks[0].roles, ["web"]);
+    assert!(registration.catalog_issues.is_empty());
+
+    std::fs::write(
+        root.join("playbooks/web.yml"),
+        "# Deploys the web server behind a proxy.\n- name: Web\n  hosts: web\n  tags: [proxy]\n  roles: [web]\n",
+    )
+    .expect("write");
+    let report = harness
+        .report_matching(|r| r.playbooks.iter().any(|p| p.tags == ["proxy"]))
+        .await;
+    let playbook = &report.playbooks[0];
+    assert_eq!(
+        playbook.description,
+        "Deploys the web server behind a proxy."
+    );
+    assert_eq!(playbook.variables[0].name, "web_port");
+
+    // A file that stops parsing is reported as an issue, with its line.
+    std::fs::write(
+        root.join("playbooks/broken.yml"),
+        "- hosts: web\n  roles: [\n",
+    )
+    .expect("write");
+    let report = harness
+        .report_matching(|r| !r.catalog_issues.is_empty())
+        .await;
+    assert_eq!(report.catalog_issues[0].path, "playbooks/broken.yml");
+    assert!(report.catalog_issues[0].line > 0);
+    assert_eq!(report.playbooks.len(), 1);
     harness.stop().await;
 }

@@ -38,11 +38,20 @@ pub enum Relation {
     /// Playbooks the agent advertised.
     #[sea_orm(has_many = "super::catalog_playbook::Entity")]
     CatalogPlaybook,
+    /// Files of its repository the agent could not index.
+    #[sea_orm(has_many = "super::catalog_issue::Entity")]
+    CatalogIssue,
 }
 
 impl Related<super::catalog_playbook::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::CatalogPlaybook.def()
+    }
+}
+
+impl Related<super::catalog_issue::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CatalogIssue.def()
     }
 }
 

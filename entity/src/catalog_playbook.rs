@@ -27,6 +27,25 @@ pub struct Model {
     /// Description from the playbook's header, for the planner.
     #[sea_orm(column_type = "Text")]
     pub description: String,
+    /// JSON array of the roles it uses, transitively, in order of first use.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub roles: Json,
+    /// JSON array of the services it deploys or configures.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub services: Json,
+    /// JSON array of the compose stacks it ships: objects with `path`, `services`, `images`.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub compose_stacks: Json,
+    /// JSON array of the template files it renders.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub templates: Json,
+    /// JSON array of the variables it reads: objects with `name`, `default_source`,
+    /// `default_value`.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub variables: Json,
+    /// JSON array of its play names, in order.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub plays: Json,
 }
 
 /// Relations of a catalog entry.

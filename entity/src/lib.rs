@@ -11,6 +11,7 @@
 
 pub mod agent;
 pub mod approval;
+pub mod catalog_issue;
 pub mod catalog_playbook;
 pub mod enums;
 pub mod event;
@@ -26,6 +27,7 @@ pub use enums::{
 pub mod prelude {
     pub use super::agent::Entity as Agent;
     pub use super::approval::Entity as Approval;
+    pub use super::catalog_issue::Entity as CatalogIssue;
     pub use super::catalog_playbook::Entity as CatalogPlaybook;
     pub use super::enums::{
         AgentKind, AgentStatus, ApprovalDecision, PlanStatus, RequestStatus, RiskLevel, StepStatus,

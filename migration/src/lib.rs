@@ -18,6 +18,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
+mod m20261123_000002_catalog_details;
 
 /// Every migration of Chiffon's schema, in the order they apply.
 pub struct Migrator;
@@ -25,6 +26,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_initial::Migration)]
+        vec![
+            Box::new(m20261123_000001_initial::Migration),
+            Box::new(m20261123_000002_catalog_details::Migration),
+        ]
     }
 }

@@ -10,10 +10,11 @@
 use chiffon_entity::prelude::*;
 use chiffon_entity::{
     AgentKind, AgentStatus, ApprovalDecision, PlanStatus, RequestStatus, RiskLevel, StepStatus,
-    agent, approval, catalog_playbook, event, plan, request, step,
+    agent, approval, catalog_issue, catalog_playbook, event, plan, request, step,
 };
 use chiffon_migration::{Migrator, MigratorTrait, SchemaManager};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
+use sea_orm::sea_query::{Alias, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ConnectionTrait, Database, DatabaseConnection,
     DbBackend, DbErr, EntityTrait, ModelTrait, PaginatorTrait, QueryOrder, QuerySelect, Set,
@@ -22,14 +23,15 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-/// Every table the initial migration creates.
-const TABLES: [&str; 7] = [
+/// Every table the migrations create.
+const TABLES: [&str; 8] = [
     "requests",
     "plans",
     "steps",
     "approvals",
     "agents",
     "catalog_playbooks",
+    "catalog_issues",
     "events",
 ];
 
@@ -58,7 +60,13 @@ async fn postgres_schema_round_trips() {
 
 /// The backend-independent test body.
 async fn exercise(db: &DatabaseConnection) {
+    // A catalog row written under the initial schema must survive the later migrations.
+    Migrator::up(db, Some(1))
+        .await
+        .expect("migrate up to the initial schema");
+    let legacy = insert_initial_schema_playbook(db).await;
     Migrator::up(db, None).await.expect("migrate up");
+    rows_from_the_initial_schema_get_empty_details(db, legacy).await;
     assert!(
         Migrator::get_pending_migrations(db)
             .await
@@ -113,6 +121,8 @@ async fn assert_column_types(db: &DatabaseConnection) {
         ("steps", "work_id", "uuid", "uuid_text"),
         ("events", "id", "bigint", "integer"),
         ("steps", "status", "character varying", "varchar(32)"),
+        ("catalog_playbooks", "compose_stacks", "jsonb", "jsonb_text"),
+        ("catalog_issues", "line", "integer", "integer"),
     ];
     for &(table, column, postgres, sqlite) in expected {
         let (sql, want) = match backend {
@@ -302,6 +312,20 @@ async fn round_trip_rows(db: &DatabaseConnection) {
         hosts: Set(json!(["homelab", "localhost"])),
         tags: Set(json!(["monitoring"])),
         description: Set("Runs Uptime Kuma in a container.".into()),
+        roles: Set(json!(["common", "uptime_kuma"])),
+        services: Set(json!(["uptime-kuma"])),
+        compose_stacks: Set(json!([{
+            "path": "roles/uptime_kuma/templates/docker-compose.yml.j2",
+            "services": ["uptime-kuma"],
+            "images": ["louislam/uptime-kuma:1"],
+        }])),
+        templates: Set(json!(["roles/uptime_kuma/templates/docker-compose.yml.j2"])),
+        variables: Set(json!([{
+            "name": "uptime_kuma_port",
+            "default_source": "roles/uptime_kuma/defaults/main.yml",
+            "default_value": "3001",
+        }])),
+        plays: Set(json!(["Deploy Uptime Kuma"])),
     };
     let playbook = playbook.insert(db).await.expect("catalog playbook");
     assert_eq!(
@@ -311,6 +335,23 @@ async fn round_trip_rows(db: &DatabaseConnection) {
             .await
             .expect("related"),
         [playbook]
+    );
+
+    let issue = catalog_issue::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        agent_id: Set(agent.id.clone()),
+        path: Set("playbooks/broken.yml".into()),
+        line: Set(4),
+        message: Set("invalid YAML: did not find expected key — ✗".into()),
+    };
+    let issue = issue.insert(db).await.expect("catalog issue");
+    assert_eq!(
+        agent
+            .find_related(CatalogIssue)
+            .all(db)
+            .await
+            .expect("related"),
+        [issue]
     );
 
     let with_payloads = new_event(request_id, 1, Some(format!("event:{}:1", Uuid::new_v4())));
@@ -413,6 +454,7 @@ async fn cascades_follow_foreign_keys(db: &DatabaseConnection) {
 
     Agent::delete_many().exec(db).await.expect("delete agents");
     assert_eq!(CatalogPlaybook::find().count(db).await.expect("count"), 0);
+    assert_eq!(CatalogIssue::find().count(db).await.expect("count"), 0);
 
     // An orphan is refused rather than stored.
     let orphan = new_event(Uuid::new_v4(), 1, None).insert(db).await;
@@ -423,6 +465,77 @@ async fn cascades_follow_foreign_keys(db: &DatabaseConnection) {
         ),
         "orphan event: {orphan:?}"
     );
+}
+
+/// Writes an agent and a catalog row with the initial schema's columns only (the entity already
+/// has more), as a database created before the second migration holds them.
+async fn insert_initial_schema_playbook(db: &DatabaseConnection) -> Uuid {
+    let at = now();
+    agent::ActiveModel {
+        id: Set("legacy-agent".into()),
+        kind: Set(AgentKind::Infra),
+        hostname: Set("nas".into()),
+        version: Set("0.0.1".into()),
+        instance_id: Set(Uuid::new_v4().to_string()),
+        status: Set(AgentStatus::Online),
+        registered_at: Set(at),
+        last_seen_at: Set(at),
+    }
+    .insert(db)
+    .await
+    .expect("agent under the initial schema");
+    let id = Uuid::new_v4();
+    let insert = Query::insert()
+        .into_table(Alias::new("catalog_playbooks"))
+        .columns(
+            [
+                "id",
+                "agent_id",
+                "path",
+                "name",
+                "hosts",
+                "tags",
+                "description",
+            ]
+            .map(Alias::new),
+        )
+        .values_panic([
+            id.into(),
+            "legacy-agent".into(),
+            "playbooks/old.yml".into(),
+            "Old".into(),
+            json!(["all"]).into(),
+            json!([]).into(),
+            "Written before catalog details existed.".into(),
+        ])
+        .to_owned();
+    db.execute(&insert)
+        .await
+        .expect("catalog row under the initial schema");
+    id
+}
+
+async fn rows_from_the_initial_schema_get_empty_details(db: &DatabaseConnection, id: Uuid) {
+    let row = CatalogPlaybook::find_by_id(id)
+        .one(db)
+        .await
+        .expect("read the old row through the new entity")
+        .expect("the old row is still there");
+    assert_eq!(row.hosts, json!(["all"]));
+    for details in [
+        &row.roles,
+        &row.services,
+        &row.compose_stacks,
+        &row.templates,
+        &row.variables,
+        &row.plays,
+    ] {
+        assert_eq!(details, &json!([]), "{row:?}");
+    }
+    Agent::delete_by_id("legacy-agent")
+        .exec(db)
+        .await
+        .expect("delete the legacy agent");
 }
 
 fn assert_unique_violation<T: std::fmt::Debug>(result: Result<T, DbErr>, what: &str) {

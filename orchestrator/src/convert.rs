@@ -2,10 +2,15 @@
 //! the database can each evolve without the rest of the orchestrator noticing.
 
 use crate::error::{OrchestratorError, Result};
+use crate::mapping::MatchOutcome;
 use chiffon_entity as db;
-use chiffon_entity::{agent, event, plan, request, step};
+use chiffon_entity::{agent, catalog_issue, catalog_playbook, event, plan, request, step};
 use chiffon_proto::v1 as pb;
 use prost::Message as _;
+use sea_orm::ActiveValue::Set;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// A protobuf timestamp from a stored time.
 pub fn timestamp(time: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
@@ -30,6 +35,9 @@ pub fn request(row: &request::Model) -> pb::Request {
         created_at: Some(timestamp(row.created_at)),
         updated_at: Some(timestamp(row.updated_at)),
         finished_at: row.finished_at.map(timestamp),
+        run_options: None,
+        rerun_of_request_id: String::new(),
+        suggestion_id: String::new(),
     }
 }
 
@@ -136,6 +144,10 @@ pub fn step(row: &step::Model) -> Result<pb::Step> {
         started_at: row.started_at.map(timestamp),
         finished_at: row.finished_at.map(timestamp),
         result: row.result.as_deref().map(decode_result).transpose()?,
+        action: pb::StepAction::RunPlaybook as i32,
+        run_options: None,
+        suggestion_id: String::new(),
+        template: None,
     })
 }
 
@@ -204,20 +216,145 @@ fn decode_result(bytes: &[u8]) -> Result<pb::WorkResult> {
     pb::WorkResult::decode(bytes).map_err(|error| OrchestratorError::corrupt("work result", error))
 }
 
-/// A catalog row as the planner sees it.
-pub fn catalog_playbook(row: &chiffon_entity::catalog_playbook::Model) -> pb::Playbook {
-    let strings = |value: &serde_json::Value| -> Vec<String> {
-        serde_json::from_value(value.clone()).unwrap_or_default()
-    };
-    pb::Playbook {
+/// A compose stack as stored in `catalog_playbooks.compose_stacks`.
+#[derive(Serialize, Deserialize)]
+struct StoredComposeStack {
+    path: String,
+    #[serde(default)]
+    services: Vec<String>,
+    #[serde(default)]
+    images: Vec<String>,
+}
+
+/// A variable as stored in `catalog_playbooks.variables`.
+#[derive(Serialize, Deserialize)]
+struct StoredVariable {
+    name: String,
+    #[serde(default)]
+    default_source: String,
+    #[serde(default)]
+    default_value: String,
+}
+
+/// The row that stores `playbook` in `agent_id`'s catalog.
+pub fn catalog_playbook_row(
+    agent_id: &str,
+    playbook: &pb::Playbook,
+) -> catalog_playbook::ActiveModel {
+    let stacks: Vec<StoredComposeStack> = playbook
+        .compose_stacks
+        .iter()
+        .map(|stack| StoredComposeStack {
+            path: stack.path.clone(),
+            services: stack.services.clone(),
+            images: stack.images.clone(),
+        })
+        .collect();
+    let variables: Vec<StoredVariable> = playbook
+        .variables
+        .iter()
+        .map(|variable| StoredVariable {
+            name: variable.name.clone(),
+            default_source: variable.default_source.clone(),
+            default_value: variable.default_value.clone(),
+        })
+        .collect();
+    catalog_playbook::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        agent_id: Set(agent_id.to_owned()),
+        path: Set(playbook.path.clone()),
+        name: Set(playbook.name.clone()),
+        hosts: Set(serde_json::json!(playbook.hosts)),
+        tags: Set(serde_json::json!(playbook.tags)),
+        description: Set(playbook.description.clone()),
+        roles: Set(serde_json::json!(playbook.roles)),
+        services: Set(serde_json::json!(playbook.services)),
+        compose_stacks: Set(serde_json::json!(stacks)),
+        templates: Set(serde_json::json!(playbook.templates)),
+        variables: Set(serde_json::json!(variables)),
+        plays: Set(serde_json::json!(playbook.plays)),
+    }
+}
+
+/// A stored catalog row as the API and the planner see it.
+pub fn catalog_playbook(row: &catalog_playbook::Model) -> Result<pb::Playbook> {
+    let stacks: Vec<StoredComposeStack> = json_list("compose stacks", &row.compose_stacks)?;
+    let variables: Vec<StoredVariable> = json_list("playbook variables", &row.variables)?;
+    Ok(pb::Playbook {
         path: row.path.clone(),
         name: row.name.clone(),
-        hosts: strings(&row.hosts),
-        tags: strings(&row.tags),
+        hosts: json_list("playbook hosts", &row.hosts)?,
+        tags: json_list("playbook tags", &row.tags)?,
         description: row.description.clone(),
+        roles: json_list("playbook roles", &row.roles)?,
+        services: json_list("playbook services", &row.services)?,
+        compose_stacks: stacks
+            .into_iter()
+            .map(|stack| pb::ComposeStack {
+                path: stack.path,
+                services: stack.services,
+                images: stack.images,
+            })
+            .collect(),
+        templates: json_list("playbook templates", &row.templates)?,
+        variables: variables
+            .into_iter()
+            .map(|variable| pb::PlaybookVariable {
+                name: variable.name,
+                default_source: variable.default_source,
+                default_value: variable.default_value,
+            })
+            .collect(),
+        plays: json_list("play names", &row.plays)?,
         agent_id: row.agent_id.clone(),
-        ..pb::Playbook::default()
+    })
+}
+
+/// The row that stores `issue` among `agent_id`'s catalog issues.
+pub fn catalog_issue_row(agent_id: &str, issue: &pb::CatalogIssue) -> catalog_issue::ActiveModel {
+    catalog_issue::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        agent_id: Set(agent_id.to_owned()),
+        path: Set(issue.path.clone()),
+        line: Set(issue.line),
+        message: Set(issue.message.clone()),
     }
+}
+
+/// A stored catalog issue.
+pub fn catalog_issue(row: &catalog_issue::Model) -> pb::CatalogIssue {
+    pb::CatalogIssue {
+        path: row.path.clone(),
+        line: row.line,
+        message: row.message.clone(),
+        agent_id: row.agent_id.clone(),
+    }
+}
+
+/// The API answer for a match.
+pub fn match_response(outcome: MatchOutcome) -> pb::MatchPlaybooksResponse {
+    pb::MatchPlaybooksResponse {
+        matches: outcome
+            .matches
+            .into_iter()
+            .map(|candidate| pb::PlaybookMatch {
+                playbook: Some(candidate.playbook),
+                confidence: candidate.confidence,
+                reasons: candidate.reasons,
+            })
+            .collect(),
+        fits: outcome.fits,
+        threshold: outcome.threshold,
+        advice: outcome.advice,
+    }
+}
+
+/// A stored JSON array; NULL (never written) reads as empty.
+fn json_list<T: DeserializeOwned>(what: &'static str, value: &serde_json::Value) -> Result<Vec<T>> {
+    if value.is_null() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_value(value.clone()).map_err(|error| OrchestratorError::corrupt(what, error))
 }
 
 /// A stored JSON object as a protobuf `Struct`.

@@ -10,11 +10,12 @@
 use crate::convert;
 use crate::error::{OrchestratorError, Result};
 use crate::events::{self, EventHub, NewEvent};
+use crate::mapping;
 use crate::planner::{self, PlanDraft};
 use chiffon_bus::{Bus, BusMessage, Destination, Envelope};
 use chiffon_entity::{
     AgentKind, AgentStatus, ApprovalDecision, PlanStatus, RequestStatus, StepStatus, agent,
-    approval, catalog_playbook, plan, request, step,
+    approval, catalog_issue, catalog_playbook, plan, request, step,
 };
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::RequestEventKind as Kind;
@@ -47,6 +48,10 @@ pub struct OrchestratorConfig {
     pub heartbeat_interval: Duration,
     /// An agent silent for this long is offline, and the work it was running fails.
     pub agent_offline_after: Duration,
+    /// The confidence (0 to 1) a catalog playbook needs to be used for a task; below it the
+    /// answer is "no playbook fits". See [`mapping::DEFAULT_THRESHOLD`] for how the default was
+    /// chosen.
+    pub match_threshold: f64,
 }
 
 impl Default for OrchestratorConfig {
@@ -54,6 +59,7 @@ impl Default for OrchestratorConfig {
         Self {
             heartbeat_interval: Duration::from_secs(5),
             agent_offline_after: Duration::from_secs(30),
+            match_threshold: mapping::DEFAULT_THRESHOLD,
         }
     }
 }
@@ -223,7 +229,12 @@ impl Orchestrator {
             ));
         }
         check_length("request text", text, MAX_REQUEST_TEXT)?;
-        let draft = planner::plan(text, "", &self.catalog().await?);
+        let draft = planner::plan_with_threshold(
+            text,
+            "",
+            &self.catalog().await?,
+            self.config().match_threshold,
+        );
 
         let txn = self.db().begin().await?;
         let mut fx = Effects::default();
@@ -451,7 +462,12 @@ impl Orchestrator {
             .filter(|text| !text.is_empty())
             .collect::<Vec<_>>()
             .join("; ");
-        let draft = planner::plan(&request.text, &feedback, &catalog);
+        let draft = planner::plan_with_threshold(
+            &request.text,
+            &feedback,
+            &catalog,
+            self.config().match_threshold,
+        );
         let revised = insert_plan(&txn, &mut fx, &mut request, &draft, &feedback).await?;
         self.commit(txn, fx).await?;
         Ok(revised)
@@ -524,17 +540,30 @@ impl Orchestrator {
         ))
     }
 
-    /// Every playbook the registered infrastructure agents reported, one per path.
-    async fn catalog(&self) -> Result<Vec<pb::Playbook>> {
-        let rows = catalog_playbook::Entity::find()
+    /// Every playbook the registered infrastructure agents reported, one per path (when
+    /// several agents report a path, the one with the smallest agent id).
+    pub(crate) async fn catalog(&self) -> Result<Vec<pb::Playbook>> {
+        let mut playbooks = self.catalog_entries(None).await?;
+        playbooks.dedup_by(|a, b| a.path == b.path);
+        Ok(playbooks)
+    }
+
+    /// The catalog entries of infrastructure agents (of `agent_id` only, when given), by path
+    /// and then agent.
+    pub(crate) async fn catalog_entries(
+        &self,
+        agent_id: Option<&str>,
+    ) -> Result<Vec<pb::Playbook>> {
+        let mut query = catalog_playbook::Entity::find()
             .inner_join(agent::Entity)
             .filter(agent::Column::Kind.eq(AgentKind::Infra))
             .order_by_asc(catalog_playbook::Column::Path)
-            .all(self.db())
-            .await?;
-        let mut playbooks: Vec<pb::Playbook> = rows.iter().map(convert::catalog_playbook).collect();
-        playbooks.dedup_by(|a, b| a.path == b.path);
-        Ok(playbooks)
+            .order_by_asc(catalog_playbook::Column::AgentId);
+        if let Some(agent_id) = agent_id {
+            query = query.filter(catalog_playbook::Column::AgentId.eq(agent_id.to_owned()));
+        }
+        let rows = query.all(self.db()).await?;
+        rows.iter().map(convert::catalog_playbook).collect()
     }
 
     // ----- agents -----
@@ -556,7 +585,7 @@ impl Orchestrator {
                 "instance_id is required: a fresh UUID for every agent process".into(),
             ));
         }
-        validate_catalog(&registration.playbooks)?;
+        validate_catalog(&registration.playbooks, &registration.catalog_issues)?;
         let now = chrono::Utc::now();
         let txn = self.db().begin().await?;
         let mut fx = Effects::default();
@@ -577,7 +606,13 @@ impl Orchestrator {
             Some(_) => row.update(&txn).await?,
             None => row.insert(&txn).await?,
         };
-        replace_catalog(&txn, &agent.id, &registration.playbooks).await?;
+        replace_catalog(
+            &txn,
+            &agent.id,
+            &registration.playbooks,
+            &registration.catalog_issues,
+        )
+        .await?;
         let orphaned = step::Entity::find()
             .filter(step::Column::AgentId.eq(agent.id.clone()))
             .filter(step::Column::Status.eq(StepStatus::Running))
@@ -625,14 +660,16 @@ impl Orchestrator {
         Ok(stop)
     }
 
-    /// Replaces an agent process's catalog after its repository changed; returns its size.
+    /// Replaces an agent process's catalog and catalog issues after its repository changed;
+    /// returns the catalog's size.
     pub async fn report_catalog(
         &self,
         agent_id: &str,
         instance_id: &str,
         playbooks: &[pb::Playbook],
+        issues: &[pb::CatalogIssue],
     ) -> Result<usize> {
-        validate_catalog(playbooks)?;
+        validate_catalog(playbooks, issues)?;
         let txn = self.db().begin().await?;
         agent::Entity::find_by_id(agent_id.to_owned())
             .one(&txn)
@@ -642,9 +679,14 @@ impl Orchestrator {
                 agent_id: agent_id.to_owned(),
                 instance_id: instance_id.to_owned(),
             })?;
-        replace_catalog(&txn, agent_id, playbooks).await?;
+        replace_catalog(&txn, agent_id, playbooks, issues).await?;
         txn.commit().await?;
-        tracing::info!(%agent_id, playbooks = playbooks.len(), "agent catalog updated");
+        tracing::info!(
+            %agent_id,
+            playbooks = playbooks.len(),
+            issues = issues.len(),
+            "agent catalog updated"
+        );
         Ok(playbooks.len())
     }
 
@@ -911,7 +953,8 @@ fn parse_id(field: &str, value: &str) -> Result<Uuid> {
     })
 }
 
-fn check_length(field: &str, text: &str, max: usize) -> Result<()> {
+/// Refuses `text` longer than `max` characters, naming `field`.
+pub(crate) fn check_length(field: &str, text: &str, max: usize) -> Result<()> {
     let length = text.chars().count();
     if length > max {
         return Err(OrchestratorError::InvalidArgument(format!(
@@ -954,8 +997,8 @@ fn validate_agent_id(agent_id: &str) -> Result<()> {
     }
 }
 
-/// Refuses catalog entries without a path.
-fn validate_catalog(playbooks: &[pb::Playbook]) -> Result<()> {
+/// Refuses catalog entries and issues without a path, and issues with a negative line.
+fn validate_catalog(playbooks: &[pb::Playbook], issues: &[pb::CatalogIssue]) -> Result<()> {
     if playbooks
         .iter()
         .any(|playbook| playbook.path.trim().is_empty())
@@ -964,35 +1007,50 @@ fn validate_catalog(playbooks: &[pb::Playbook]) -> Result<()> {
             "every catalog playbook needs a path".into(),
         ));
     }
+    if issues.iter().any(|issue| issue.path.trim().is_empty()) {
+        return Err(OrchestratorError::InvalidArgument(
+            "every catalog issue needs the path of the file it is about".into(),
+        ));
+    }
+    if let Some(issue) = issues.iter().find(|issue| issue.line < 0) {
+        return Err(OrchestratorError::InvalidArgument(format!(
+            "catalog issue for {} has line {}; use a 1-based line, or 0 when unknown",
+            issue.path, issue.line
+        )));
+    }
     Ok(())
 }
 
-/// Makes `playbooks` the whole catalog of `agent_id`.
+/// Makes `playbooks` the whole catalog of `agent_id` and `issues` its whole list of files it
+/// could not index, in the caller's transaction so readers never see one without the other.
 async fn replace_catalog(
     txn: &DatabaseTransaction,
     agent_id: &str,
     playbooks: &[pb::Playbook],
+    issues: &[pb::CatalogIssue],
 ) -> Result<()> {
     catalog_playbook::Entity::delete_many()
         .filter(catalog_playbook::Column::AgentId.eq(agent_id.to_owned()))
         .exec(txn)
         .await?;
+    catalog_issue::Entity::delete_many()
+        .filter(catalog_issue::Column::AgentId.eq(agent_id.to_owned()))
+        .exec(txn)
+        .await?;
+    // A path is unique per agent; a repeated one (a bug in the agent) keeps its first entry.
     let mut seen = std::collections::BTreeSet::new();
     for playbook in playbooks
         .iter()
         .filter(|playbook| seen.insert(playbook.path.clone()))
     {
-        catalog_playbook::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            agent_id: Set(agent_id.to_owned()),
-            path: Set(playbook.path.clone()),
-            name: Set(playbook.name.clone()),
-            hosts: Set(serde_json::json!(playbook.hosts)),
-            tags: Set(serde_json::json!(playbook.tags)),
-            description: Set(playbook.description.clone()),
-        }
-        .insert(txn)
-        .await?;
+        convert::catalog_playbook_row(agent_id, playbook)
+            .insert(txn)
+            .await?;
+    }
+    for issue in issues {
+        convert::catalog_issue_row(agent_id, issue)
+            .insert(txn)
+            .await?;
     }
     Ok(())
 }

@@ -2,7 +2,9 @@
 //! approved steps to agents over the bus and records everything that happens.
 //!
 //! - [`engine`] is the state machine and the only writer of the database;
-//! - [`planner`] turns a request's text into steps from the agents' catalogs;
+//! - [`planner`] turns a request's text into steps from the agents' catalogs, using
+//!   [`mapping`], which ranks catalog playbooks for a task with a confidence and reasons;
+//! - [`catalog`] answers questions about the catalog (list, get, match, issues);
 //! - [`events`] records each request's history and streams it to watchers;
 //! - `dispatch`, `status` and `reaper` are the background tasks that publish work, consume
 //!   agents' reports and notice agents that went silent;
@@ -11,6 +13,7 @@
 //! Invariant: nothing is published to a work queue unless the plan revision it belongs to has
 //! an approval row bound to its content hash.
 
+pub mod catalog;
 pub mod convert;
 pub mod database;
 mod dispatch;
@@ -18,6 +21,7 @@ pub mod engine;
 pub mod error;
 mod events;
 pub mod grpc;
+pub mod mapping;
 pub mod planner;
 mod reaper;
 pub mod server;

@@ -1,27 +1,22 @@
 //! Turns a request's text into a plan made of catalog playbooks.
 //!
 //! This is the catalog planner: it splits the request into clauses ("deploy X and add Y to its
-//! config" is two), matches each clause against the words of every playbook's path, name, tags
-//! and description, and makes one step per clause from the best match. A clause nothing matches
-//! becomes a step that needs a custom playbook, which keeps the plan from being approved until
-//! someone writes one. Steps run in the order the request names them.
+//! config" is two), ranks the catalog for each clause with [`mapping`](crate::mapping), and makes
+//! one step per clause from the best match when it reaches the confidence threshold. A clause
+//! below it becomes a step that needs a custom playbook, which keeps the plan from being approved
+//! until someone writes one. Steps run in the order the request names them.
 
+use crate::mapping::{self, MatchOutcome, Matcher};
 use chiffon_entity::step::RiskLevel;
 use chiffon_proto::v1::Playbook;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
-use std::collections::BTreeSet;
 
 /// Name recorded as the planner of plans made here.
 pub const CATALOG_PLANNER: &str = "catalog";
 
-/// A clause must score at least this much against a playbook for the playbook to be used: one
-/// strong match (name, path or tag) or two weaker ones (description words).
-const MIN_SCORE: u32 = 2;
-/// Score of a clause word found in a playbook's path, name or tags.
-const STRONG_MATCH: u32 = 2;
-/// Score of a clause word found only in a playbook's description.
-const WEAK_MATCH: u32 = 1;
+/// Candidates considered per clause: the best one, and the closest ones named when none fits.
+const CANDIDATES_PER_CLAUSE: usize = 2;
 /// Default estimate for a playbook run, until runs are measured.
 const DEFAULT_ESTIMATE_SECONDS: i64 = 60;
 
@@ -82,53 +77,61 @@ impl PlanDraft {
     }
 }
 
-/// Plans `text` (plus reviewer `feedback`, which may name further work) against `catalog`.
+/// Plans `text` (plus reviewer `feedback`, which may name further work) against `catalog`, with
+/// the default confidence threshold.
 pub fn plan(text: &str, feedback: &str, catalog: &[Playbook]) -> PlanDraft {
-    let indexed: Vec<IndexedPlaybook<'_>> = catalog.iter().map(IndexedPlaybook::new).collect();
+    plan_with_threshold(text, feedback, catalog, mapping::DEFAULT_THRESHOLD)
+}
+
+/// Plans `text` and `feedback` against `catalog`; a clause's best playbook is used only when its
+/// confidence reaches `threshold`.
+pub fn plan_with_threshold(
+    text: &str,
+    feedback: &str,
+    catalog: &[Playbook],
+    threshold: f64,
+) -> PlanDraft {
+    let matcher = Matcher::new(catalog);
     let mut steps: Vec<StepDraft> = Vec::new();
+    // The service the previous clause was about, for the clauses that refer back to it.
+    let mut subject: Option<String> = None;
     for clause in clauses(text).into_iter().chain(clauses(feedback)) {
-        let best = indexed
-            .iter()
-            .map(|playbook| (playbook.score(&clause), playbook))
-            .filter(|(score, _)| *score >= MIN_SCORE)
-            // Highest score wins; on a tie the earlier path wins, so plans are deterministic.
-            .max_by(|(a, pa), (b, pb)| {
-                a.cmp(b)
-                    .then_with(|| pb.playbook.path.cmp(&pa.playbook.path))
-            });
+        let clause = resolve_references(&clause, subject.as_deref());
+        let outcome = matcher.rank(&clause, threshold, CANDIDATES_PER_CLAUSE);
+        subject = outcome
+            .best_fit()
+            .and_then(|found| found.playbook.services.first())
+            .map(|service| service.replace(['-', '_'], " "))
+            .or(subject);
         let position = steps.len() as i32 + 1;
-        let step = match best {
-            Some((_, found)) => {
+        let step = match outcome.best_fit() {
+            Some(found) => {
                 if steps
                     .iter()
                     .any(|step| step.playbook.as_deref() == Some(&found.playbook.path))
                 {
                     continue;
                 }
-                let matched: Vec<&str> = found.matched_words(&clause);
                 StepDraft {
                     position,
-                    title: title_for(found.playbook),
+                    title: title_for(&found.playbook),
                     rationale: format!(
-                        "\"{}\" matches {} ({})",
-                        clause.text,
+                        "\"{clause}\" matches {} with confidence {:.2}: {}",
                         found.playbook.path,
-                        matched.join(", ")
+                        found.confidence,
+                        found.reasons.join("; ")
                     ),
                     playbook: Some(found.playbook.path.clone()),
                     depends_on: Vec::new(),
-                    risk: risk_of(found.playbook),
+                    risk: risk_of(&found.playbook),
                     estimated_seconds: DEFAULT_ESTIMATE_SECONDS,
                     extra_vars: serde_json::Map::new(),
                 }
             }
             None => StepDraft {
                 position,
-                title: capitalise(&clause.text),
-                rationale: format!(
-                    "no playbook in the catalog fits \"{}\"; write one, then revise the plan",
-                    clause.text
-                ),
+                title: capitalise(&clause),
+                rationale: no_fit_rationale(&clause, &outcome),
                 playbook: None,
                 depends_on: Vec::new(),
                 risk: RiskLevel::High,
@@ -147,6 +150,20 @@ pub fn plan(text: &str, feedback: &str, catalog: &[Playbook]) -> PlanDraft {
         summary: summary(text, &steps),
         steps,
     }
+}
+
+/// Why a clause got no playbook: the closest candidate and its confidence, and what to write.
+fn no_fit_rationale(clause: &str, outcome: &MatchOutcome) -> String {
+    let closest = match outcome.matches.first() {
+        Some(closest) => format!(
+            " (closest: {} with confidence {:.2}, below the {:.2} needed)",
+            closest.playbook.path, closest.confidence, outcome.threshold
+        ),
+        None => String::new(),
+    };
+    format!(
+        "no playbook in the catalog fits \"{clause}\"{closest}; write one, then revise the plan"
+    )
 }
 
 fn summary(text: &str, steps: &[StepDraft]) -> String {
@@ -191,13 +208,13 @@ fn capitalise(text: &str) -> String {
 
 /// Risk from what the playbook's words say it does.
 fn risk_of(playbook: &Playbook) -> RiskLevel {
-    let words = words_of(&format!(
+    let words = mapping::content_stems(&format!(
         "{} {} {}",
         playbook.path,
         playbook.name,
         playbook.tags.join(" ")
     ));
-    let any = |list: &[&str]| list.iter().any(|word| words.contains(*word));
+    let any = |list: &[&str]| list.iter().any(|word| words.contains(&mapping::stem(word)));
     if any(&[
         "remove", "delete", "destroy", "wipe", "purge", "upgrade", "reboot", "restore",
     ]) {
@@ -217,14 +234,26 @@ fn risk_of(playbook: &Playbook) -> RiskLevel {
     }
 }
 
-/// A part of the request that names one piece of work.
-#[derive(Debug)]
-struct Clause {
-    text: String,
-    words: BTreeSet<String>,
+/// `clause` with the pronouns that point back ("add the portals to its config") replaced by
+/// `subject`, the service the clause before was about; unchanged without a subject.
+fn resolve_references(clause: &str, subject: Option<&str>) -> String {
+    let Some(subject) = subject else {
+        return clause.to_owned();
+    };
+    clause
+        .split(' ')
+        .map(|word| match word.to_ascii_lowercase().as_str() {
+            "its" | "their" => format!("{subject}'s"),
+            "it" | "them" => subject.to_owned(),
+            _ => word.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
-fn clauses(text: &str) -> Vec<Clause> {
+/// The parts of `text` that each name one piece of work, without ones that have no content
+/// words at all.
+fn clauses(text: &str) -> Vec<String> {
     let mut parts = vec![text.to_owned()];
     for separator in [";", ",", ". ", " and then ", " then ", " and ", " also "] {
         parts = parts
@@ -235,138 +264,18 @@ fn clauses(text: &str) -> Vec<Clause> {
     parts
         .into_iter()
         .map(|part| part.trim().trim_end_matches('.').trim().to_owned())
-        .filter_map(|part| {
-            let words = words_of(&part);
-            (!words.is_empty()).then_some(Clause { text: part, words })
-        })
+        .filter(|part| !mapping::content_stems(part).is_empty())
         .collect()
-}
-
-/// Words that say nothing about which playbook to run.
-const STOP_WORDS: &[&str] = &[
-    "a",
-    "an",
-    "the",
-    "to",
-    "of",
-    "on",
-    "in",
-    "for",
-    "and",
-    "or",
-    "our",
-    "my",
-    "its",
-    "it",
-    "with",
-    "from",
-    "into",
-    "onto",
-    "at",
-    "by",
-    "all",
-    "please",
-    "that",
-    "this",
-    "these",
-    "those",
-    "we",
-    "us",
-    "be",
-    "is",
-    "are",
-    "then",
-    "also",
-    "some",
-    "any",
-    "existing",
-    "new",
-    "homelab",
-    "yml",
-    "yaml",
-    "playbooks",
-    "playbook",
-];
-
-/// Lower-case, stemmed content words of `text`.
-fn words_of(text: &str) -> BTreeSet<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .map(str::to_lowercase)
-        .filter(|word| word.len() > 1 && !STOP_WORDS.contains(&word.as_str()))
-        .map(|word| stem(&word))
-        .collect()
-}
-
-/// A crude stemmer: enough that "portals" meets "portal" and "configures" meets "configure".
-fn stem(word: &str) -> String {
-    for suffix in ["ing", "es", "ed", "s"] {
-        if let Some(stemmed) = word.strip_suffix(suffix)
-            && stemmed.len() >= 4
-        {
-            return stemmed.to_owned();
-        }
-    }
-    word.to_owned()
-}
-
-/// Two stemmed words name the same thing when equal, or when one is a prefix of the other and
-/// at least five letters long ("config" and "configure").
-fn same_word(a: &str, b: &str) -> bool {
-    a == b || (a.len().min(b.len()) >= 5 && (a.starts_with(b) || b.starts_with(a)))
-}
-
-struct IndexedPlaybook<'a> {
-    playbook: &'a Playbook,
-    strong: BTreeSet<String>,
-    weak: BTreeSet<String>,
-}
-
-impl<'a> IndexedPlaybook<'a> {
-    fn new(playbook: &'a Playbook) -> Self {
-        let strong = words_of(&format!(
-            "{} {} {}",
-            playbook.path,
-            playbook.name,
-            playbook.tags.join(" ")
-        ));
-        let weak = words_of(&playbook.description);
-        Self {
-            playbook,
-            strong,
-            weak,
-        }
-    }
-
-    fn word_score(&self, word: &str) -> u32 {
-        if self.strong.iter().any(|known| same_word(known, word)) {
-            STRONG_MATCH
-        } else if self.weak.iter().any(|known| same_word(known, word)) {
-            WEAK_MATCH
-        } else {
-            0
-        }
-    }
-
-    fn score(&self, clause: &Clause) -> u32 {
-        clause.words.iter().map(|word| self.word_score(word)).sum()
-    }
-
-    fn matched_words<'c>(&self, clause: &'c Clause) -> Vec<&'c str> {
-        clause
-            .words
-            .iter()
-            .filter(|word| self.word_score(word) > 0)
-            .map(String::as_str)
-            .collect()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A playbook whose first tag is the service it deploys, as in the example repository.
     fn playbook(path: &str, name: &str, tags: &[&str], description: &str) -> Playbook {
         Playbook {
+            services: tags.iter().take(1).map(|tag| (*tag).to_owned()).collect(),
             path: path.to_owned(),
             name: name.to_owned(),
             hosts: vec!["all".to_owned()],

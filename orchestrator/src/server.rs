@@ -1,10 +1,11 @@
-//! The orchestrator's one gRPC port: the orchestrator and agent APIs plus gRPC health and
+//! The orchestrator's one gRPC port: the orchestrator, agent and catalog APIs plus gRPC health and
 //! reflection (v1 for grpcurl, v1alpha for older clients such as Python's), reachable over
 //! HTTP/2 and, through gRPC-web, over HTTP/1.1 from browsers.
 
 use crate::engine::Orchestrator;
-use crate::grpc::{AgentApi, OrchestratorApi};
+use crate::grpc::{AgentApi, CatalogApi, OrchestratorApi};
 use chiffon_proto::v1::agent_service_server::AgentServiceServer;
+use chiffon_proto::v1::catalog_service_server::CatalogServiceServer;
 use chiffon_proto::v1::orchestrator_service_server::OrchestratorServiceServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -32,6 +33,9 @@ pub async fn serve(
         .set_serving::<OrchestratorServiceServer<OrchestratorApi>>()
         .await;
     health.set_serving::<AgentServiceServer<AgentApi>>().await;
+    health
+        .set_serving::<CatalogServiceServer<CatalogApi>>()
+        .await;
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(chiffon_proto::FILE_DESCRIPTOR_SET)
@@ -58,7 +62,8 @@ pub async fn serve(
         .add_service(OrchestratorServiceServer::new(OrchestratorApi::new(
             orchestrator.clone(),
         )))
-        .add_service(AgentServiceServer::new(AgentApi::new(orchestrator)))
+        .add_service(AgentServiceServer::new(AgentApi::new(orchestrator.clone())))
+        .add_service(CatalogServiceServer::new(CatalogApi::new(orchestrator)))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
         .await?;
     Ok(())

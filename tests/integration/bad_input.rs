@@ -29,7 +29,10 @@ async fn invalid_requests_and_unknown_ids_are_refused_clearly() {
 
     assert_status(
         client
-            .submit_request(pb::SubmitRequestRequest { text: "   ".into() })
+            .submit_request(pb::SubmitRequestRequest {
+                text: "   ".into(),
+                ..Default::default()
+            })
             .await,
         Code::InvalidArgument,
         "empty",
@@ -38,6 +41,7 @@ async fn invalid_requests_and_unknown_ids_are_refused_clearly() {
         client
             .submit_request(pb::SubmitRequestRequest {
                 text: "x".repeat(5000),
+                ..Default::default()
             })
             .await,
         Code::InvalidArgument,
@@ -159,6 +163,7 @@ async fn a_plan_runs_only_after_an_approval_of_that_exact_revision() {
     let first = client
         .submit_request(pb::SubmitRequestRequest {
             text: "Deploy Uptime Kuma".into(),
+            ..Default::default()
         })
         .await
         .expect("submit")
@@ -258,6 +263,7 @@ async fn a_plan_runs_only_after_an_approval_of_that_exact_revision() {
     let custom = client
         .submit_request(pb::SubmitRequestRequest {
             text: "Install a Minecraft server".into(),
+            ..Default::default()
         })
         .await
         .expect("submit")

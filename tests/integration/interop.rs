@@ -102,6 +102,7 @@ async fn grpc_web_answers_over_http1() {
 
     let message = pb::SubmitRequestRequest {
         text: "Back up the NAS".into(),
+        ..Default::default()
     }
     .encode_to_vec();
     let mut body = vec![0u8];

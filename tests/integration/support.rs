@@ -275,6 +275,7 @@ pub async fn submit_and_approve(
     let submitted = client
         .submit_request(pb::SubmitRequestRequest {
             text: text.to_owned(),
+            ..Default::default()
         })
         .await
         .expect("submit")

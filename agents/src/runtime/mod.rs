@@ -13,9 +13,9 @@
 //!    order, numbered from 1, retried until the broker takes it.
 //! 4. The `WorkResult` follows the last event, retried the same way.
 //!
-//! Tasks: the work consumer runs in [`run_agent`]'s own future; the heartbeat and control
-//! loops and one task per running work item are spawned on a `TaskTracker` and all end through
-//! one cancellation token before [`run_agent`] returns.
+//! Tasks: the work consumer runs in [`run_agent`]'s own future; the heartbeat, control and
+//! catalog-report loops and one task per running work item are spawned on a `TaskTracker` and
+//! all end through one cancellation token before [`run_agent`] returns.
 
 mod membership;
 mod retry;
@@ -24,11 +24,11 @@ mod work;
 use crate::{AgentError, RunOutcome};
 use chiffon_bus::{Bus, Destination};
 use chiffon_proto::v1::agent_service_client::AgentServiceClient;
-use chiffon_proto::v1::{AgentKind, Playbook, TaskEvent, WorkItem};
+use chiffon_proto::v1::{AgentKind, CatalogIssue, Playbook, TaskEvent, WorkItem};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -107,12 +107,29 @@ impl AgentConfig {
     }
 }
 
+/// What an agent can run, as the orchestrator is told at every registration and whenever it
+/// changes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AgentCatalog {
+    /// Playbooks the agent can run.
+    pub playbooks: Vec<Playbook>,
+    /// Files of its repository it could not index, or only in part.
+    pub issues: Vec<CatalogIssue>,
+}
+
 /// What an agent kind does with a work item; everything else is the runtime's job.
 #[async_trait::async_trait]
 pub trait Executor: Send + Sync + 'static {
-    /// Playbooks this agent can run, sent to the orchestrator at every registration; empty for
+    /// What this agent can run now, sent to the orchestrator at every registration; empty for
     /// kinds without a repository.
-    fn catalog(&self) -> Vec<Playbook>;
+    fn catalog(&self) -> AgentCatalog;
+
+    /// Changes of [`Executor::catalog`] while the agent runs, for kinds whose catalog can
+    /// change (a repository being edited). The runtime reports each new value with
+    /// `ReportCatalog`. `None` (the default) for a catalog that never changes.
+    fn catalog_updates(&self) -> Option<watch::Receiver<AgentCatalog>> {
+        None
+    }
 
     /// Runs `item` to its end. Progress goes to `events` in order (the channel is bounded:
     /// waiting on it is how a slow bus slows the work down). When `cancel` fires the work must
@@ -173,6 +190,7 @@ pub async fn run_agent(
         publish_deadline: CancellationToken::new(),
         work: Mutex::new(WorkTable::default()),
         fatal: Mutex::new(None),
+        reregister: Notify::new(),
     });
 
     let result = agent.serve().await;
@@ -198,6 +216,9 @@ struct Agent {
     work: Mutex<WorkTable>,
     /// An error a background task hit that ends the agent.
     fatal: Mutex<Option<AgentError>>,
+    /// Wakes the heartbeat loop to register again at once (the orchestrator answered another
+    /// call with NOT_FOUND), so registration stays in one place.
+    reregister: Notify,
 }
 
 /// Work this process is running or just ran.
@@ -244,6 +265,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Agent {
     /// Registers, subscribes, and consumes work until stopped; then drains.
     async fn serve(self: &Arc<Self>) -> Result<(), AgentError> {
+        // Subscribed before registering, so a change made while registering is reported after.
+        let catalog_updates = self.executor.catalog_updates();
         let Some(heartbeat_interval) = self.register().await? else {
             return Ok(());
         };
@@ -257,6 +280,9 @@ impl Agent {
         let tasks = TaskTracker::new();
         tasks.spawn(Arc::clone(self).heartbeat_loop(heartbeat_interval));
         tasks.spawn(Arc::clone(self).control_loop(control));
+        if let Some(updates) = catalog_updates {
+            tasks.spawn(Arc::clone(self).catalog_loop(updates));
+        }
         let consumed = self.consume_work(work, &tasks).await;
 
         // Stop taking work, stop what runs, and give the results a bounded time to go out.

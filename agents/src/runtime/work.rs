@@ -284,6 +284,7 @@ impl Agent {
             started_at: Some(outcome.started_at.into()),
             finished_at: Some(outcome.finished_at.into()),
             event_count,
+            commit: None,
         }
     }
 

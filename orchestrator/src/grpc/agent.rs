@@ -102,10 +102,22 @@ impl AgentService for AgentApi {
         let request = request.into_inner();
         let count = self
             .orchestrator
-            .report_catalog(&request.agent_id, &request.instance_id, &request.playbooks)
+            .report_catalog(
+                &request.agent_id,
+                &request.instance_id,
+                &request.playbooks,
+                &request.catalog_issues,
+            )
             .await?;
         Ok(Response::new(pb::ReportCatalogResponse {
             playbook_count: i32::try_from(count).unwrap_or(i32::MAX),
         }))
+    }
+
+    async fn report_suggestions(
+        &self,
+        _request: Request<pb::ReportSuggestionsRequest>,
+    ) -> Result<Response<pb::ReportSuggestionsResponse>, Status> {
+        Err(Status::unimplemented("suggestions are not stored yet"))
     }
 }

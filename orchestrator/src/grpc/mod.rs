@@ -4,9 +4,11 @@
 //! [`Orchestrator`]: crate::Orchestrator
 
 mod agent;
+mod catalog;
 mod orchestrator;
 
 pub use agent::AgentApi;
+pub use catalog::CatalogApi;
 pub use orchestrator::OrchestratorApi;
 
 use crate::error::OrchestratorError;

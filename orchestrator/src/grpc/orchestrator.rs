@@ -146,6 +146,15 @@ impl OrchestratorService for OrchestratorApi {
         }))
     }
 
+    async fn rerun_failed_hosts(
+        &self,
+        _request: Request<pb::RerunFailedHostsRequest>,
+    ) -> Result<Response<pb::RerunFailedHostsResponse>, Status> {
+        Err(Status::unimplemented(
+            "re-running failed hosts is not available yet",
+        ))
+    }
+
     type WatchRequestStream = WatchStream;
 
     async fn watch_request(

@@ -1,0 +1,575 @@
+//! Playbooks: reading one, following what it uses through roles and imports, and assembling its
+//! catalog entry.
+
+use super::roles::RoleInfo;
+use super::source::{self, patterns, scalar_text, string_field, tag_values};
+use super::tasks::{Context, RoleRef, Usage, Use};
+use super::vars::{self, Scope};
+use super::{CatalogIssue, Origin, Scanner, jinja, services};
+use chiffon_proto::v1::{ComposeStack, Playbook, PlaybookVariable};
+use serde_yaml_ng::{Mapping, Value};
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// Keys that make a playbook entry an import of another playbook instead of a play.
+const IMPORT_KEYS: &[&str] = &["import_playbook", "ansible.builtin.import_playbook"];
+
+/// A playbook file as written, before following its roles and imports.
+#[derive(Debug)]
+pub(super) struct PlaybookInfo {
+    /// The file (canonical).
+    pub path: PathBuf,
+    /// Path relative to the repository root.
+    pub relative: String,
+    /// The file's text, for its leading comment.
+    pub text: String,
+    /// Names of its plays, in order.
+    pub plays: Vec<String>,
+    /// What its plays and imports use.
+    pub usage: Usage,
+}
+
+impl Scanner {
+    /// The playbook at `path`, read once per scan; `None` when the file is not a playbook or is
+    /// broken (then it is an issue).
+    pub(super) fn playbook(&mut self, path: &Path, origin: Origin) -> Option<Rc<PlaybookInfo>> {
+        if let Some(cached) = self.playbooks.get(path) {
+            return cached.clone();
+        }
+        let info = match self.read_playbook(path, origin) {
+            Ok(info) => info.map(Rc::new),
+            Err(issue) => {
+                self.issue(issue);
+                None
+            }
+        };
+        self.playbooks.insert(path.to_path_buf(), info.clone());
+        info
+    }
+
+    /// Reads and checks one candidate; `Ok(None)` means "valid YAML, but not a playbook".
+    fn read_playbook(
+        &mut self,
+        path: &Path,
+        origin: Origin,
+    ) -> Result<Option<PlaybookInfo>, CatalogIssue> {
+        let Some(relative) = self.repo.relative(path) else {
+            return Err(CatalogIssue::new(
+                &path.to_string_lossy(),
+                None,
+                "the file name is not valid UTF-8".to_owned(),
+            ));
+        };
+        let text = source::read_text(path, &relative)?;
+        let document = source::parse_yaml(&text, &relative)?;
+
+        // A mapping or scalar is a vars file or some other tool's configuration: not a playbook,
+        // and not worth a warning either.
+        let Value::Sequence(entries) = document else {
+            return Ok(None);
+        };
+        let is_play = |entry: &Mapping| entry.contains_key("hosts");
+        let is_import = |entry: &Mapping| IMPORT_KEYS.iter().any(|key| entry.contains_key(*key));
+        let mappings: Vec<&Mapping> = entries.iter().filter_map(Value::as_mapping).collect();
+        if entries.is_empty() || !mappings.iter().any(|m| is_play(m) || is_import(m)) {
+            // A list of tasks (an include file) or of anything else.
+            return Ok(None);
+        }
+        if let Some(position) = entries
+            .iter()
+            .position(|e| !e.as_mapping().is_some_and(|m| is_play(m) || is_import(m)))
+        {
+            if origin == Origin::TopLevel {
+                return Ok(None);
+            }
+            return Err(CatalogIssue::new(
+                &relative,
+                source::entry_line(&text, position),
+                format!(
+                    "entry {} is neither a play (it has no `hosts`) nor an `import_playbook`",
+                    position + 1
+                ),
+            ));
+        }
+
+        let dir = path.parent().unwrap_or(&self.repo.root).to_path_buf();
+        let context = Context {
+            relative: relative.clone(),
+            text: Rc::from(text.as_str()),
+            task_dirs: vec![dir.clone()],
+            template_dirs: vec![dir.join("templates"), dir.clone()],
+            file_dirs: vec![dir.join("files"), dir.clone()],
+            // Ansible looks for roles next to the playbook first.
+            role_dirs: vec![dir.join("roles")],
+        };
+        let mut info = PlaybookInfo {
+            path: path.to_path_buf(),
+            relative,
+            text,
+            plays: Vec::new(),
+            usage: Usage::default(),
+        };
+        for entry in mappings {
+            if is_import(entry) {
+                self.import(&context, entry, &mut info.usage);
+                continue;
+            }
+            let name = string_field(entry, "name");
+            let hosts = entry.get("hosts").map(patterns).unwrap_or_default();
+            info.plays.extend(name.clone());
+            info.usage.uses.push(Use::Play { name, hosts });
+            self.play(&context, entry, &mut info.usage);
+        }
+        Ok(Some(info))
+    }
+
+    /// An `import_playbook` entry: the imported file (resolved next to the importing one) and
+    /// the entry's own tags, condition and variables.
+    fn import(&mut self, context: &Context, entry: &Mapping, usage: &mut Usage) {
+        if let Some(tags) = entry.get("tags") {
+            usage.tags.extend(tag_values(tags));
+        }
+        if let Some(condition) = entry.get("when") {
+            usage.read_conditions(condition);
+        }
+        if let Some(vars) = entry.get("vars") {
+            usage.vars_block(vars);
+        }
+        let Some(target) = IMPORT_KEYS
+            .iter()
+            .find_map(|key| entry.get(*key))
+            .and_then(scalar_text)
+            .filter(|target| !jinja::has_jinja(target))
+        else {
+            return;
+        };
+        match self.repo.find_file(&context.task_dirs, &target) {
+            Some(path) => usage.uses.push(Use::Playbook(path)),
+            None => self.issue(context.issue_at(
+                &target,
+                format!("imports the playbook {target}, which does not exist"),
+            )),
+        }
+    }
+
+    /// One play: its variables, then what runs in Ansible's order (pre_tasks, roles, tasks,
+    /// post_tasks, handlers).
+    fn play(&mut self, context: &Context, play: &Mapping, usage: &mut Usage) {
+        if let Some(tags) = play.get("tags") {
+            usage.tags.extend(tag_values(tags));
+        }
+        if let Some(vars) = play.get("vars") {
+            usage.vars_block(vars);
+        }
+        for file in play
+            .get("vars_files")
+            .into_iter()
+            .flat_map(|files| files.as_sequence().cloned().unwrap_or_default())
+            .filter_map(|file| scalar_text(&file))
+            .filter(|file| !jinja::has_jinja(file))
+        {
+            match self.repo.find_file(&context.task_dirs, &file) {
+                Some(path) => {
+                    for (name, default) in self.vars_file(&path) {
+                        usage.sets.insert(name);
+                        usage.read_strings(&default.value);
+                    }
+                }
+                None => self.issue(context.issue_at(
+                    &file,
+                    format!("reads the vars file {file}, which does not exist"),
+                )),
+            }
+        }
+        for prompt in play
+            .get("vars_prompt")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(name) = prompt.as_mapping().and_then(|p| string_field(p, "name")) {
+                usage.sets.insert(name);
+            }
+        }
+        let mut including = Vec::new();
+        if let Some(tasks) = play.get("pre_tasks") {
+            self.tasks(context, tasks, usage, &mut including);
+        }
+        for entry in play
+            .get("roles")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(role) = self.role_entry(context, entry, usage) {
+                usage.uses.push(Use::Role(role));
+            }
+        }
+        for key in ["tasks", "post_tasks", "handlers"] {
+            if let Some(tasks) = play.get(key) {
+                self.tasks(context, tasks, usage, &mut including);
+            }
+        }
+    }
+
+    /// The catalog entry of a playbook: everything it uses, through its roles (and theirs) and
+    /// the playbooks it imports.
+    pub(super) fn entry(&mut self, info: &PlaybookInfo) -> Playbook {
+        let mut expansion = Expansion::default();
+        self.expand_playbook(info, &mut expansion);
+        let scope = self.scope(&expansion);
+        let render = |text: &str| jinja::render_simple(text, |name| scope.plain(name));
+
+        let mut compose_stacks = Vec::new();
+        let mut stack_services = Vec::new();
+        for path in &expansion.stacks {
+            let stack = self.stack(path);
+            let stack = ComposeStack {
+                path: stack.path.clone(),
+                services: stack.services.iter().map(|s| render(s)).collect(),
+                images: stack.images.iter().map(|i| render(i)).collect(),
+            };
+            stack_services.push((path.clone(), stack.clone()));
+            compose_stacks.push(stack);
+        }
+
+        let mut service_names = Vec::new();
+        for source in &expansion.services {
+            let found: Vec<Option<String>> = match source {
+                ServiceSource::Role(role) => vec![services::from_role(role)],
+                ServiceSource::Image(image) => vec![services::from_image(&render(image))],
+                ServiceSource::Stack(path) => stack_services
+                    .iter()
+                    .filter(|(stack_path, _)| stack_path == path)
+                    .flat_map(|(_, stack)| {
+                        let names = stack
+                            .services
+                            .iter()
+                            .map(|s| services::from_compose_service(s));
+                        let images = stack.images.iter().map(|i| services::from_image(i));
+                        names.chain(images).collect::<Vec<_>>()
+                    })
+                    .collect(),
+            };
+            for name in found.into_iter().flatten() {
+                push_unique(&mut service_names, name);
+            }
+        }
+
+        let own_name = info.plays.first().cloned();
+        let stem = Path::new(&info.relative)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| info.relative.clone());
+        let imports: Vec<String> = info
+            .usage
+            .uses
+            .iter()
+            .filter_map(|u| match u {
+                Use::Playbook(path) => self.repo.relative(path),
+                _ => None,
+            })
+            .collect();
+        let description = leading_comment(&info.text).unwrap_or_else(|| {
+            derived_description(&Summary {
+                plays: &info.plays,
+                imports: &imports,
+                hosts: &expansion.hosts,
+                roles: &expansion.roles,
+                role_descriptions: &expansion
+                    .role_infos
+                    .iter()
+                    .filter_map(|role| role.description.clone())
+                    .collect::<Vec<_>>(),
+                services: &service_names,
+            })
+        });
+        Playbook {
+            path: info.relative.clone(),
+            name: own_name.unwrap_or(stem),
+            hosts: expansion.hosts.clone(),
+            tags: expansion.tags.iter().cloned().collect(),
+            description,
+            roles: expansion.roles.clone(),
+            services: service_names,
+            compose_stacks,
+            templates: expansion
+                .templates
+                .iter()
+                .filter_map(|path| self.repo.relative(path))
+                .collect(),
+            variables: variables(&expansion, &scope),
+            plays: expansion.plays.clone(),
+            // The orchestrator fills in which agent reported it.
+            agent_id: String::new(),
+        }
+    }
+
+    fn expand_playbook(&mut self, info: &PlaybookInfo, expansion: &mut Expansion) {
+        if !expansion.seen_playbooks.insert(info.path.clone()) {
+            return;
+        }
+        if let Some(dir) = info.path.parent() {
+            push_unique(&mut expansion.playbook_dirs, dir.to_path_buf());
+        }
+        self.expand_usage(&info.usage, expansion);
+    }
+
+    fn expand_usage(&mut self, usage: &Usage, expansion: &mut Expansion) {
+        expansion.tags.extend(usage.tags.iter().cloned());
+        expansion.reads.extend(usage.reads.iter().cloned());
+        expansion.sets.extend(usage.sets.iter().cloned());
+        for used in &usage.uses {
+            match used {
+                Use::Role(role) => self.expand_role(role, expansion),
+                Use::Template(path) => {
+                    push_unique(&mut expansion.templates, path.clone());
+                }
+                Use::Stack(path) => {
+                    if push_unique(&mut expansion.stacks, path.clone()) {
+                        expansion.services.push(ServiceSource::Stack(path.clone()));
+                    }
+                }
+                Use::Image(image) => expansion.services.push(ServiceSource::Image(image.clone())),
+                Use::Playbook(path) => {
+                    if let Some(info) = self.playbook(path, Origin::PlaybookDir) {
+                        self.expand_playbook(&info, expansion);
+                    }
+                }
+                Use::Play { name, hosts } => {
+                    expansion.plays.extend(name.clone());
+                    for host in hosts {
+                        push_unique(&mut expansion.hosts, host.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// A role, after the roles it depends on (they run first), each once.
+    fn expand_role(&mut self, role: &RoleRef, expansion: &mut Expansion) {
+        let key = (role.dir.clone(), role.name.clone(), role.tasks_from.clone());
+        if !expansion.seen_roles.insert(key) {
+            return;
+        }
+        let Some(dir) = &role.dir else {
+            // A role from outside the repository: only its name is known.
+            push_unique(&mut expansion.roles, role.name.clone());
+            expansion
+                .services
+                .push(ServiceSource::Role(role.name.clone()));
+            return;
+        };
+        let info = self.role(dir, role.tasks_from.as_deref());
+        for dependency in &info.dependencies {
+            self.expand_role(dependency, expansion);
+        }
+        if push_unique(&mut expansion.roles, info.name.clone()) {
+            expansion
+                .services
+                .push(ServiceSource::Role(info.name.clone()));
+        }
+        expansion.role_infos.push(Rc::clone(&info));
+        self.expand_usage(&info.usage, expansion);
+    }
+
+    /// The defaults a playbook sees, highest precedence first: group_vars of the groups it
+    /// targets (next to the playbook, then the inventory's), group_vars of `all`, its roles'
+    /// defaults, and last group_vars of other groups (which apply to some hosts only).
+    fn scope(&mut self, expansion: &Expansion) -> Scope {
+        let dirs: Vec<PathBuf> = expansion
+            .playbook_dirs
+            .iter()
+            .chain(&self.repo.inventory_dirs)
+            .map(|dir| dir.join("group_vars"))
+            .filter(|dir| dir.is_dir())
+            .collect();
+        let mut group_vars = Vec::new();
+        let mut seen_dirs = HashSet::new();
+        for dir in dirs {
+            if seen_dirs.insert(dir.clone()) {
+                group_vars.push(self.group_vars(&dir));
+            }
+        }
+        let targeted: Vec<&str> = expansion
+            .hosts
+            .iter()
+            .flat_map(|pattern| pattern.split([':', ',']))
+            .map(|group| group.trim().trim_start_matches(['!', '&']))
+            .filter(|group| !group.is_empty() && *group != "all" && *group != "*")
+            .collect();
+        let mut scope = Scope::default();
+        for group in &targeted {
+            for vars in &group_vars {
+                if let Some(layer) = vars.groups.get(*group) {
+                    scope.push(Rc::clone(layer));
+                }
+            }
+        }
+        for vars in &group_vars {
+            if let Some(layer) = vars.groups.get("all") {
+                scope.push(Rc::clone(layer));
+            }
+        }
+        for role in &expansion.role_infos {
+            scope.push(Rc::clone(&role.defaults));
+        }
+        for vars in &group_vars {
+            for (group, layer) in &vars.groups {
+                if group != "all" && !targeted.contains(&group.as_str()) {
+                    scope.push(Rc::clone(layer));
+                }
+            }
+        }
+        scope
+    }
+}
+
+/// Everything a playbook uses once its roles and imports are followed.
+#[derive(Default)]
+struct Expansion {
+    roles: Vec<String>,
+    role_infos: Vec<Rc<RoleInfo>>,
+    seen_roles: HashSet<(Option<PathBuf>, String, Option<String>)>,
+    templates: Vec<PathBuf>,
+    stacks: Vec<PathBuf>,
+    services: Vec<ServiceSource>,
+    tags: BTreeSet<String>,
+    reads: BTreeSet<String>,
+    sets: BTreeSet<String>,
+    hosts: Vec<String>,
+    plays: Vec<String>,
+    playbook_dirs: Vec<PathBuf>,
+    seen_playbooks: HashSet<PathBuf>,
+}
+
+/// Where a service name comes from, in order of use.
+enum ServiceSource {
+    Role(String),
+    Stack(PathBuf),
+    Image(String),
+}
+
+/// Appends `item` unless present; true when it was appended.
+fn push_unique<T: PartialEq>(list: &mut Vec<T>, item: T) -> bool {
+    if list.contains(&item) {
+        return false;
+    }
+    list.push(item);
+    true
+}
+
+/// The variables a playbook reads and does not set itself, by name, with their defaults. A
+/// default that reads other variables makes the playbook read those too (`homelab_host_root:
+/// "{{ homelab_root }}/…"` brings in `homelab_root`).
+fn variables(expansion: &Expansion, scope: &Scope) -> Vec<PlaybookVariable> {
+    let wanted = |name: &str| !expansion.sets.contains(name) && !jinja::is_magic(name);
+    let mut names: BTreeSet<String> = expansion
+        .reads
+        .iter()
+        .filter(|name| wanted(name))
+        .cloned()
+        .collect();
+    let mut pending: Vec<String> = names.iter().cloned().collect();
+    while let Some(name) = pending.pop() {
+        let Some(default) = scope.get(&name) else {
+            continue;
+        };
+        let mut refs = BTreeSet::new();
+        vars::refs_of(&default.value, &mut refs);
+        for reference in refs {
+            if wanted(&reference) && names.insert(reference.clone()) {
+                pending.push(reference);
+            }
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let (default_source, default_value) = scope
+                .get(&name)
+                .map(|default| (default.source.clone(), vars::display(&name, &default.value)))
+                .unwrap_or_default();
+            PlaybookVariable {
+                name,
+                default_source,
+                default_value,
+            }
+        })
+        .collect()
+}
+
+/// The comment block a playbook starts with (after an optional `---`), joined into one line. A
+/// leading `description:` label is dropped so `# Description: Deploys X` reads as "Deploys X".
+pub(super) fn leading_comment(text: &str) -> Option<String> {
+    let mut lines = text.lines().map(str::trim).peekable();
+    while lines.next_if(|l| l.is_empty() || *l == "---").is_some() {}
+    let mut words = Vec::new();
+    for line in lines {
+        let Some(comment) = line.strip_prefix('#') else {
+            break;
+        };
+        // Shebangs and editor modelines are not prose.
+        if comment.starts_with('!') || comment.contains("vim:") || comment.contains("-*-") {
+            continue;
+        }
+        let comment = comment.trim_start_matches('#').trim();
+        if !comment.is_empty() {
+            words.push(comment);
+        }
+    }
+    let joined = words.join(" ");
+    let stripped = match joined.split_once(':') {
+        Some((label, rest)) if label.trim().eq_ignore_ascii_case("description") => rest.trim(),
+        _ => joined.trim(),
+    };
+    (!stripped.is_empty()).then(|| stripped.to_owned())
+}
+
+/// What a derived description is made of.
+pub(super) struct Summary<'a> {
+    pub plays: &'a [String],
+    pub imports: &'a [String],
+    pub hosts: &'a [String],
+    pub roles: &'a [String],
+    /// `galaxy_info.description` of the roles, in role order.
+    pub role_descriptions: &'a [String],
+    pub services: &'a [String],
+}
+
+/// A description for a playbook without a comment header: what its plays are called (or which
+/// playbooks it runs), where, with which roles (and what they say they do), deploying what.
+pub(super) fn derived_description(summary: &Summary<'_>) -> String {
+    let mut sentences = Vec::new();
+    if !summary.plays.is_empty() {
+        sentences.push(summary.plays.join("; "));
+    } else if !summary.imports.is_empty() {
+        sentences.push(format!("Runs {}", summary.imports.join(", ")));
+    }
+    for (label, items) in [
+        ("Targets", summary.hosts),
+        ("Uses the roles", summary.roles),
+        ("Deploys", summary.services),
+    ] {
+        if !items.is_empty() {
+            sentences.push(format!("{label} {}", items.join(", ")));
+        }
+    }
+    sentences.extend(summary.role_descriptions.iter().cloned());
+    let mut description = String::new();
+    for sentence in sentences {
+        let mut chars = sentence.chars();
+        if let Some(first) = chars.next() {
+            if !description.is_empty() {
+                description.push(' ');
+            }
+            description.extend(first.to_uppercase());
+            description.push_str(chars.as_str());
+            if !description.ends_with(['.', '!', '?']) {
+                description.push('.');
+            }
+        }
+    }
+    description
+}

@@ -1,0 +1,204 @@
+//! Running the short-lived Ansible tools (ansible-lint, `ansible-playbook --syntax-check`) to
+//! completion: output collected, a time limit, and errors that say which program failed and
+//! how. Shared by suggestions and templates.
+
+use crate::AgentError;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+use tokio::process::Command;
+
+/// Lines of a tool's output quoted in an error.
+const EXCERPT_LINES: usize = 12;
+/// Longest excerpt quoted in an error, in characters.
+const EXCERPT_CHARS: usize = 2000;
+
+/// How a tool ended.
+#[derive(Debug)]
+pub(crate) struct ToolOutput {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl ToolOutput {
+    /// The exit code, `None` when a signal ended the tool.
+    pub(crate) fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    /// "exit code 3" or "killed by signal 9", for messages.
+    pub(crate) fn describe_status(&self) -> String {
+        use std::os::unix::process::ExitStatusExt as _;
+        match (self.status.code(), self.status.signal()) {
+            (Some(code), _) => format!("exit code {code}"),
+            (None, Some(signal)) => format!("killed by signal {signal}"),
+            (None, None) => self.status.to_string(),
+        }
+    }
+
+    /// The end of stderr, or of stdout when stderr is blank: what explains a failure.
+    pub(crate) fn excerpt(&self) -> String {
+        let source = if self.stderr.trim().is_empty() {
+            &self.stdout
+        } else {
+            &self.stderr
+        };
+        excerpt(source)
+    }
+
+    /// The failure error for this output.
+    pub(crate) fn failed(&self, program: &Path) -> AgentError {
+        AgentError::ToolFailed {
+            program: program.to_path_buf(),
+            status: self.describe_status(),
+            output: self.excerpt(),
+        }
+    }
+}
+
+/// The last non-blank lines of `text`, bounded in size.
+pub(crate) fn excerpt(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let tail = lines[lines.len().saturating_sub(EXCERPT_LINES)..].join("\n");
+    if tail.is_empty() {
+        return "no output".to_owned();
+    }
+    let chars = tail.chars().count();
+    if chars <= EXCERPT_CHARS {
+        tail
+    } else {
+        let skipped: String = tail.chars().skip(chars - EXCERPT_CHARS).collect();
+        format!("…{skipped}")
+    }
+}
+
+/// Runs `program` with `args` in `cwd` until it exits, at most `timeout`; `hint` says how to
+/// install the program when it cannot be started.
+///
+/// The exit status is the caller's to judge: tools like ansible-lint exit non-zero when they
+/// did their job and found something. A tool that outlives `timeout` is killed; processes it
+/// started itself (ansible-lint's syntax checks) are short-lived and end on their own.
+pub(crate) async fn run<I, S>(
+    program: &Path,
+    args: I,
+    cwd: &Path,
+    timeout: Duration,
+    hint: &'static str,
+) -> Result<ToolOutput, AgentError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .current_dir(cwd)
+        // Plain output, whatever the operator's terminal settings are.
+        .env("NO_COLOR", "1")
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_FORCE_COLOR", "0")
+        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    tracing::debug!(program = %program.display(), cwd = %cwd.display(), "running tool");
+    let child = command.spawn().map_err(|source| AgentError::ToolMissing {
+        program: program.to_path_buf(),
+        hint,
+        source,
+    })?;
+    // Dropping the `wait_with_output` future on timeout drops the child, which kills it.
+    let output = tokio::time::timeout(timeout, child.wait_with_output())
+        .await
+        .map_err(|_| AgentError::ToolTimedOut {
+            program: program.to_path_buf(),
+            timeout,
+        })?
+        .map_err(|source| AgentError::Io {
+            action: "read the output of",
+            path: program.to_path_buf(),
+            source,
+        })?;
+    Ok(ToolOutput {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    })
+}
+
+/// `name` next to `sibling_of` when `sibling_of` is a path with a directory and `name` exists
+/// there (a virtualenv installs ansible-playbook and ansible-lint side by side); else `name`,
+/// to be found on `PATH`.
+pub(crate) fn sibling_program(sibling_of: &Path, name: &str) -> PathBuf {
+    sibling_of
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(name))
+        .filter(|candidate| candidate.is_file())
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_keep_the_end() {
+        let text: String = (0..100).map(|i| format!("line {i}\n\n")).collect();
+        let tail = excerpt(&text);
+        assert!(tail.starts_with("line 88"));
+        assert!(tail.ends_with("line 99"));
+        assert_eq!(excerpt("  \n"), "no output");
+    }
+
+    #[test]
+    fn siblings_need_a_directory() {
+        assert_eq!(
+            sibling_program(Path::new("ansible-playbook"), "ansible-lint"),
+            PathBuf::from("ansible-lint")
+        );
+        assert_eq!(
+            sibling_program(
+                Path::new("/nonexistent/bin/ansible-playbook"),
+                "ansible-lint"
+            ),
+            PathBuf::from("ansible-lint")
+        );
+    }
+
+    #[tokio::test]
+    async fn missing_programs_are_reported() {
+        let error = run(
+            Path::new("/nonexistent/ansible-lint"),
+            ["--version"],
+            Path::new("/"),
+            Duration::from_secs(5),
+            "install it",
+        )
+        .await
+        .expect_err("cannot start");
+        assert!(matches!(error, AgentError::ToolMissing { .. }), "{error}");
+        assert!(error.to_string().contains("install it"));
+    }
+
+    #[tokio::test]
+    async fn slow_programs_are_stopped() {
+        let error = run(
+            Path::new("sleep"),
+            ["30"],
+            Path::new("/"),
+            Duration::from_millis(200),
+            "",
+        )
+        .await
+        .expect_err("times out");
+        assert!(matches!(error, AgentError::ToolTimedOut { .. }), "{error}");
+    }
+}
