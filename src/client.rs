@@ -2,17 +2,28 @@
 //! the answer for people. Exit codes: 0 for success, 1 when the orchestrator refused or the
 //! watched request did not succeed.
 
+mod catalog;
+mod format;
+mod suggestions;
+
 use anyhow::{Context as _, bail};
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::agent_service_client::AgentServiceClient;
 use chiffon_proto::v1::orchestrator_service_client::OrchestratorServiceClient;
 use clap::{Args, Subcommand};
+use format::{
+    local_time, print_plan, print_result, run_options_flags, short_hash, status_word,
+    timestamp_words,
+};
+use std::collections::HashMap;
 use std::process::ExitCode;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 type Intercept = fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>;
-type Orchestrator = OrchestratorServiceClient<InterceptedService<Channel, Intercept>>;
+/// A channel to the orchestrator that carries the caller's trace context on every call.
+type Traced = InterceptedService<Channel, Intercept>;
+type Orchestrator = OrchestratorServiceClient<Traced>;
 
 #[derive(Debug, Args)]
 pub struct Server {
@@ -28,6 +39,15 @@ pub enum ClientCommand {
         /// What you want done, e.g. "Deploy Uptime Kuma".
         #[arg(required = true, num_args = 1..)]
         text: Vec<String>,
+        #[command(flatten)]
+        run: RunOptionsArgs,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Show a request: its status, run options and plan with each step's outcome.
+    Show {
+        /// The request id.
+        request_id: String,
         #[command(flatten)]
         server: Server,
     },
@@ -93,6 +113,18 @@ pub enum ClientCommand {
         #[command(flatten)]
         server: Server,
     },
+    /// Run a failed request again, only on the hosts that failed; it starts at once.
+    RerunFailed {
+        /// The failed request's id.
+        request_id: String,
+        #[command(flatten)]
+        who: Reviewer,
+        /// Follow the new request until it ends.
+        #[arg(long)]
+        watch: bool,
+        #[command(flatten)]
+        server: Server,
+    },
     /// Follow a request's events live until it ends; exits 0 only if it succeeded.
     Watch {
         /// The request id.
@@ -116,6 +148,13 @@ pub enum ClientCommand {
         #[command(flatten)]
         server: Server,
     },
+    /// The playbooks the infrastructure agents found, and which fit a task.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
+    /// ansible-lint's suggestions for the infrastructure repositories; accept one to get its fix
+    /// on a branch.
+    #[command(subcommand)]
+    Suggestions(suggestions::SuggestionsCommand),
     /// Check that the orchestrator is serving (gRPC health); for container health checks.
     Health {
         #[command(flatten)]
@@ -128,6 +167,41 @@ pub struct Reviewer {
     /// Your name, for the record [default: $USER].
     #[arg(long = "as", env = "USER", default_value = "unknown")]
     name: String,
+}
+
+/// How a request's playbooks run: the ansible-playbook options a person can set.
+#[derive(Debug, Args)]
+pub struct RunOptionsArgs {
+    /// Only these hosts (an Ansible host pattern, e.g. "monitoring:!nas").
+    #[arg(long, value_name = "PATTERN")]
+    limit: Option<String>,
+    /// Only tasks with these tags, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "TAG,…")]
+    tags: Vec<String>,
+    /// Dry run: report what would change and change nothing.
+    #[arg(long)]
+    check: bool,
+    /// Show the differences in changed files and templates.
+    #[arg(long)]
+    diff: bool,
+}
+
+impl RunOptionsArgs {
+    /// The options for `SubmitRequest`; `None` when none is set, so the request runs as planned.
+    fn to_proto(&self) -> Option<pb::RunOptions> {
+        let options = pb::RunOptions {
+            limit: self.limit.clone().unwrap_or_default(),
+            tags: self
+                .tags
+                .iter()
+                .map(|tag| tag.trim().to_owned())
+                .filter(|tag| !tag.is_empty())
+                .collect(),
+            check_mode: self.check,
+            diff: self.diff,
+        };
+        (options != pb::RunOptions::default()).then_some(options)
+    }
 }
 
 async fn channel(server: &Server) -> anyhow::Result<Channel> {
@@ -143,28 +217,41 @@ async fn channel(server: &Server) -> anyhow::Result<Channel> {
         })
 }
 
-async fn orchestrator(server: &Server) -> anyhow::Result<Orchestrator> {
+/// Connects to the orchestrator; every call made on the channel carries the trace context.
+async fn connect(server: &Server) -> anyhow::Result<Traced> {
     let inject: Intercept = chiffon_observability::propagation::inject_grpc;
-    Ok(OrchestratorServiceClient::with_interceptor(
-        channel(server).await?,
-        inject,
-    ))
+    Ok(InterceptedService::new(channel(server).await?, inject))
 }
 
-/// Turns a refusal into an error that shows the orchestrator's own words.
+async fn orchestrator(server: &Server) -> anyhow::Result<Orchestrator> {
+    Ok(OrchestratorServiceClient::new(connect(server).await?))
+}
+
+/// Turns a refusal into an error that shows the orchestrator's own words, or says what the
+/// status code means when the orchestrator gave none.
 fn refused(status: tonic::Status) -> anyhow::Error {
-    anyhow::anyhow!("{} ({:?})", status.message(), status.code())
+    let code = status.code();
+    let words = match (status.message(), code) {
+        (message, _) if !message.trim().is_empty() => message.to_owned(),
+        (_, tonic::Code::Unimplemented) => {
+            "the orchestrator does not offer this call; is it an older version than this client?"
+                .to_owned()
+        }
+        (_, tonic::Code::Unavailable) => "the orchestrator is not available".to_owned(),
+        (_, code) => code.description().to_owned(),
+    };
+    anyhow::anyhow!("{words} ({code:?})")
 }
 
 pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
     match command {
-        ClientCommand::Request { text, server } => {
+        ClientCommand::Request { text, run, server } => {
             let text = text.join(" ");
             let response = orchestrator(&server)
                 .await?
                 .submit_request(pb::SubmitRequestRequest {
                     text,
-                    run_options: None,
+                    run_options: run.to_proto(),
                 })
                 .await
                 .map_err(refused)?
@@ -173,12 +260,29 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
                 .request
                 .context("the orchestrator returned no request")?;
             println!("request {} submitted", request.request_id);
+            if let Some(flags) = request.run_options.as_ref().and_then(run_options_flags) {
+                println!("run options: {flags}");
+            }
             if let Some(plan) = &response.plan {
                 print_plan(plan);
             }
             println!();
             println!("Approve it:  chiffon approve {}", request.request_id);
             println!("Follow it:   chiffon watch {}", request.request_id);
+        }
+        ClientCommand::Show { request_id, server } => {
+            let mut client = orchestrator(&server).await?;
+            let request = client
+                .get_request(pb::GetRequestRequest {
+                    request_id: request_id.clone(),
+                })
+                .await
+                .map_err(refused)?
+                .into_inner()
+                .request
+                .context("the orchestrator returned no request")?;
+            print_request(&request);
+            print_plan(&fetch_plan(&mut client, &request_id, 0).await?);
         }
         ClientCommand::Plan {
             request_id,
@@ -281,12 +385,43 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
                 status_word(request.status())
             );
         }
+        ClientCommand::RerunFailed {
+            request_id,
+            who,
+            watch,
+            server,
+        } => {
+            let rerun = orchestrator(&server)
+                .await?
+                .rerun_failed_hosts(pb::RerunFailedHostsRequest {
+                    request_id: request_id.clone(),
+                    approver: who.name,
+                })
+                .await
+                .map_err(refused)?
+                .into_inner();
+            let request = rerun
+                .request
+                .context("the orchestrator returned no request")?;
+            println!(
+                "request {} re-runs {request_id} on {}",
+                request.request_id,
+                rerun.hosts.join(", ")
+            );
+            if let Some(plan) = &rerun.plan {
+                print_plan(plan);
+            }
+            if watch {
+                return Ok(follow(&server, &request.request_id, 0).await?.exit_code());
+            }
+            println!("Follow it:   chiffon watch {}", request.request_id);
+        }
         ClientCommand::Watch {
             request_id,
             after,
             server,
         } => {
-            return watch(&mut orchestrator(&server).await?, request_id, after).await;
+            return Ok(follow(&server, &request_id, after).await?.exit_code());
         }
         ClientCommand::List { limit, server } => {
             let requests = orchestrator(&server)
@@ -312,8 +447,7 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
             }
         }
         ClientCommand::Agents { server } => {
-            let inject: Intercept = chiffon_observability::propagation::inject_grpc;
-            let agents = AgentServiceClient::with_interceptor(channel(&server).await?, inject)
+            let agents = AgentServiceClient::new(connect(&server).await?)
                 .list_agents(pb::ListAgentsRequest::default())
                 .await
                 .map_err(refused)?
@@ -333,6 +467,8 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+        ClientCommand::Catalog(command) => catalog::run(command).await?,
+        ClientCommand::Suggestions(command) => return suggestions::run(command).await,
         ClientCommand::Health { server } => {
             use tonic_health::pb::health_check_response::ServingStatus;
             let status =
@@ -370,39 +506,102 @@ async fn fetch_plan(
         .context("the orchestrator returned no plan")
 }
 
-async fn watch(
-    client: &mut Orchestrator,
-    request_id: String,
-    after: i64,
-) -> anyhow::Result<ExitCode> {
+/// The request's own fields, before its plan.
+fn print_request(request: &pb::Request) {
+    println!(
+        "request {} ({})",
+        request.request_id,
+        status_word(request.status())
+    );
+    println!("  text:      {}", request.text);
+    if !request.status_reason.is_empty() {
+        println!("  reason:    {}", request.status_reason);
+    }
+    if let Some(flags) = request.run_options.as_ref().and_then(run_options_flags) {
+        println!("  options:   {flags}");
+    }
+    if !request.rerun_of_request_id.is_empty() {
+        println!(
+            "  re-runs:   {} on its failed hosts",
+            request.rerun_of_request_id
+        );
+    }
+    if !request.suggestion_id.is_empty() {
+        println!("  applies:   suggestion {}", request.suggestion_id);
+    }
+    println!(
+        "  submitted: {}",
+        timestamp_words(request.created_at.as_ref())
+    );
+    if request.finished_at.is_some() {
+        println!(
+            "  finished:  {}",
+            timestamp_words(request.finished_at.as_ref())
+        );
+    }
+}
+
+/// What following a request to its end saw.
+struct Followed {
+    /// The request ended succeeded.
+    succeeded: bool,
+    /// Commits the request's steps made, in the order they were reported.
+    commits: Vec<pb::RepositoryCommit>,
+}
+
+impl Followed {
+    /// 0 when the request succeeded, 1 otherwise.
+    fn exit_code(&self) -> ExitCode {
+        if self.succeeded {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints a request's events from `after` on, as they happen, until the request ends. A step
+/// that starts is shown with what it runs; a step that ends with its outcome.
+async fn follow(server: &Server, request_id: &str, after: i64) -> anyhow::Result<Followed> {
+    let mut client = orchestrator(server).await?;
     let mut events = client
         .watch_request(pb::WatchRequestRequest {
-            request_id,
+            request_id: request_id.to_owned(),
             after_sequence: after,
         })
         .await
         .map_err(refused)?
         .into_inner();
+    // The plan names what each step does; the events only name the step.
+    let steps: HashMap<String, pb::Step> = fetch_plan(&mut client, request_id, 0)
+        .await
+        .map(|plan| {
+            plan.steps
+                .into_iter()
+                .map(|step| (step.step_id.clone(), step))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut commits = Vec::new();
     while let Some(response) = events.message().await.map_err(refused)? {
         let Some(event) = response.event else {
             continue;
         };
-        let time = event
-            .occurred_at
-            .and_then(|at| chrono::DateTime::from_timestamp(at.seconds, at.nanos as u32))
-            .map(|at| {
-                at.with_timezone(&chrono::Local)
-                    .format("%H:%M:%S")
-                    .to_string()
-            })
-            .unwrap_or_default();
+        let time = local_time(event.occurred_at.as_ref(), "%H:%M:%S");
         println!("[{:>4}] {time}  {}", event.sequence, event.message);
+        if event.kind() == pb::RequestEventKind::StepStarted
+            && let Some(step) = steps.get(&event.step_id)
+        {
+            print_step_start(step);
+        }
+        if let Some(result) = &event.result {
+            print_result(result, "         ");
+            commits.extend(result.commit.clone());
+        }
         if event.ends_request {
-            let succeeded = event.kind() == pb::RequestEventKind::RequestSucceeded;
-            return Ok(if succeeded {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
+            return Ok(Followed {
+                succeeded: event.kind() == pb::RequestEventKind::RequestSucceeded,
+                commits,
             });
         }
     }
@@ -411,86 +610,10 @@ async fn watch(
     )
 }
 
-fn print_plan(plan: &pb::Plan) {
-    println!(
-        "plan revision {} ({}, hash {}):",
-        plan.revision,
-        plan_status_word(plan.status()),
-        short_hash(&plan.content_hash)
-    );
-    println!("  {}", plan.summary);
-    for step in &plan.steps {
-        let playbook = if step.custom_playbook_needed {
-            "needs a custom playbook".to_owned()
-        } else {
-            step.playbook.clone()
-        };
-        let after = match step.depends_on.as_slice() {
-            [] => String::new(),
-            positions => format!(
-                ", after {}",
-                positions
-                    .iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
-        println!(
-            "  {}. {} — {} [{} risk{after}] {}",
-            step.position,
-            step.title,
-            playbook,
-            risk_word(step.risk()),
-            step_status_word(step.status())
-        );
-    }
-}
-
-fn short_hash(hash: &str) -> &str {
-    hash.get(..12).unwrap_or(hash)
-}
-
-fn status_word(status: pb::RequestStatus) -> &'static str {
-    match status {
-        pb::RequestStatus::Unspecified => "unknown",
-        pb::RequestStatus::AwaitingApproval => "awaiting approval",
-        pb::RequestStatus::Running => "running",
-        pb::RequestStatus::Succeeded => "succeeded",
-        pb::RequestStatus::Failed => "failed",
-        pb::RequestStatus::Cancelled => "cancelled",
-        pb::RequestStatus::Rejected => "rejected",
-    }
-}
-
-fn plan_status_word(status: pb::PlanStatus) -> &'static str {
-    match status {
-        pb::PlanStatus::Unspecified => "unknown",
-        pb::PlanStatus::Proposed => "proposed",
-        pb::PlanStatus::Approved => "approved",
-        pb::PlanStatus::Rejected => "rejected",
-        pb::PlanStatus::Superseded => "superseded",
-        pb::PlanStatus::Cancelled => "cancelled",
-    }
-}
-
-fn step_status_word(status: pb::StepStatus) -> &'static str {
-    match status {
-        pb::StepStatus::Unspecified | pb::StepStatus::Pending => "",
-        pb::StepStatus::Queued => "(queued)",
-        pb::StepStatus::Running => "(running)",
-        pb::StepStatus::Succeeded => "(succeeded)",
-        pb::StepStatus::Failed => "(failed)",
-        pb::StepStatus::Cancelled => "(cancelled)",
-        pb::StepStatus::Skipped => "(skipped)",
-    }
-}
-
-fn risk_word(risk: pb::RiskLevel) -> &'static str {
-    match risk {
-        pb::RiskLevel::Unspecified => "unknown",
-        pb::RiskLevel::Low => "low",
-        pb::RiskLevel::Medium => "medium",
-        pb::RiskLevel::High => "high",
+/// What a starting step does, under its STEP_STARTED event.
+fn print_step_start(step: &pb::Step) {
+    println!("         {}", format::step_action(step));
+    if let Some(flags) = step.run_options.as_ref().and_then(run_options_flags) {
+        println!("         options: {flags}");
     }
 }

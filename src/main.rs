@@ -7,6 +7,7 @@
 //! - every other subcommand is a gRPC client of a running orchestrator.
 
 mod client;
+mod example;
 mod processes;
 
 use clap::{Parser, Subcommand};

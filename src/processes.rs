@@ -22,13 +22,15 @@ const FIRST_REQUEST: &str =
 
 #[derive(Debug, Args)]
 pub struct DevArgs {
-    /// Directory for the SQLite database and the files the example playbooks deploy.
+    /// Directory for the SQLite database, the example repository and the files the example
+    /// playbooks deploy.
     #[arg(long, default_value = ".chiffon", env = "CHIFFON_DATA_DIR")]
     data_dir: PathBuf,
     /// Address of the gRPC port (use port 0 to pick a free one).
     #[arg(long, default_value = "127.0.0.1:50051", env = "CHIFFON_LISTEN")]
     listen: SocketAddr,
-    /// Infrastructure repository the agent runs playbooks from [default: the bundled example].
+    /// Infrastructure repository the agent runs playbooks from, used as given [default: a git
+    /// repository made from the bundled example under the data directory on first start].
     #[arg(long)]
     repo: Option<PathBuf>,
     /// Extra variable for every playbook run, KEY=VALUE; repeatable.
@@ -159,7 +161,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
     let data_dir = args.data_dir.canonicalize()?;
     let repo = match args.repo {
         Some(repo) => repo,
-        None => bundled_example()?,
+        None => crate::example::prepare(&data_dir, &bundled_example()?).await?,
     };
     let repo = repo.canonicalize().with_context(|| {
         format!(
@@ -200,7 +202,10 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
     let endpoint = format!("http://{address}");
     println!("chiffon dev: orchestrator listening on {endpoint}");
     println!("  data:   {} (SQLite, in-process bus)", data_dir.display());
-    println!("  repo:   {}", repo.display());
+    println!(
+        "  repo:   {} (suggested fixes and templates become branches here)",
+        repo.display()
+    );
 
     let channel = tonic::transport::Endpoint::from_shared(endpoint.clone())?.connect_lazy();
     let mut config = InfraAgentConfig::new(repo);
@@ -263,8 +268,8 @@ async fn wait_for_agent(orchestrator: &Orchestrator) -> bool {
     false
 }
 
-/// The example repository: `examples/homelab-infra` under the working directory, else the one
-/// in the source tree this binary was built from.
+/// The bundled example repository: `examples/homelab-infra` under the working directory, else
+/// the one in the source tree this binary was built from.
 fn bundled_example() -> anyhow::Result<PathBuf> {
     let relative = Path::new("examples/homelab-infra");
     if relative.is_dir() {

@@ -117,6 +117,74 @@ pub async fn branch_exists(repo: &Path, branch: &str) -> Result<bool, AgentError
     .await
 }
 
+/// The last commit of a branch, as [`branch_tip`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchTip {
+    /// Full id of the commit.
+    pub commit_id: String,
+    /// Full id of its first parent; empty for a root commit.
+    pub parent_id: String,
+    /// Files it changed compared with that parent, relative to the infrastructure repository,
+    /// sorted.
+    pub files_changed: Vec<String>,
+    /// Its message.
+    pub message: String,
+}
+
+impl BranchTip {
+    /// Whether the message ends with the trailer `key: value` (as [`commit_message`] writes
+    /// trailers).
+    pub fn has_trailer(&self, key: &str, value: &str) -> bool {
+        let wanted = format!("{key}: {value}");
+        self.message
+            .lines()
+            .rev()
+            .take_while(|line| !line.trim().is_empty())
+            .any(|line| line.trim() == wanted)
+    }
+}
+
+/// The last commit of the local branch `branch` of the git repository containing `repo`;
+/// `None` when there is no such branch.
+pub async fn branch_tip(repo: &Path, branch: &str) -> Result<Option<BranchTip>, AgentError> {
+    let repo = repo.to_path_buf();
+    let branch = branch.to_owned();
+    blocking(move || {
+        let (git, location) = Location::find(&repo)?;
+        let fail = |action: String, source| git_error(&repo, action, source);
+        let found = match git.find_branch(&branch, BranchType::Local) {
+            Ok(found) => found,
+            Err(error) if error.code() == git2::ErrorCode::NotFound => return Ok(None),
+            Err(source) => return Err(fail(format!("look up the branch {branch}"), source)),
+        };
+        let commit = found
+            .get()
+            .peel_to_commit()
+            .map_err(|source| fail(format!("read the last commit of {branch}"), source))?;
+        let parent = commit.parent(0).ok();
+        let files_changed = match &parent {
+            Some(parent) => diff_files(&git, parent.tree_id(), commit.tree_id())
+                .map_err(|source| {
+                    fail(
+                        format!("compare the last commit of {branch} with its parent"),
+                        source,
+                    )
+                })?
+                .iter()
+                .filter_map(|path| location.repo_relative(path))
+                .collect(),
+            None => Vec::new(),
+        };
+        Ok(Some(BranchTip {
+            commit_id: commit.id().to_string(),
+            parent_id: parent.map(|p| p.id().to_string()).unwrap_or_default(),
+            files_changed,
+            message: String::from_utf8_lossy(commit.message_bytes()).into_owned(),
+        }))
+    })
+    .await
+}
+
 /// Turns free text (a rule id, a service name) into something that can be part of a branch
 /// name: lowercase ASCII letters, digits and single dashes.
 pub fn branch_component(text: &str) -> String {

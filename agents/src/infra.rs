@@ -1,17 +1,25 @@
 //! The infrastructure agent: runs playbooks of an infrastructure repository with
-//! `ansible-playbook`, on the shared [`runtime`](crate::runtime), and keeps the orchestrator's
-//! view of the repository's catalog current while people edit it.
+//! `ansible-playbook`, on the shared [`runtime`](crate::runtime); keeps the orchestrator's view
+//! of the repository's catalog and lint findings current while people edit it; and makes the
+//! changes people accept (a suggested fix, a service template) as commits on new branches.
 
 use crate::ansible::{self, PlaybookRunner};
 use crate::catalog::refresh::{self, RefreshSettings};
 use crate::runtime::{AgentCatalog, AgentConfig, Executor, run_agent};
-use crate::{AgentError, RunOutcome};
+use crate::suggest::background::{LintRequests, lint_in_background};
+use crate::suggest::{self, Linter};
+use crate::template::{TemplateGenerator, TemplateOptions};
+use crate::{AgentError, RunOutcome, git};
 use chiffon_bus::Bus;
-use chiffon_proto::v1::{AgentKind, TaskEvent, WorkItem, WorkStatus, work_item};
+use chiffon_proto::v1::{
+    AgentKind, ApplySuggestion, GenerateTemplate, RepositoryCommit, Suggestion, TaskEvent,
+    WorkItem, WorkStatus, work_item,
+};
 use serde_json::{Map, Value};
-use std::path::PathBuf;
+use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -39,13 +47,20 @@ pub struct InfraAgentConfig {
     /// How often the repository is rescanned even when the file watcher reports nothing (it
     /// may be unable to: network file systems, inotify limits).
     pub rescan_interval: Duration,
+    /// The `ansible-lint` program that lints the repository and applies fixes.
+    pub ansible_lint: PathBuf,
+    /// File holding the Ansible Vault password, passed to every run as
+    /// `--vault-password-file`; `None` when the repository uses no vault (or `ansible.cfg`
+    /// names the file).
+    pub vault_password_file: Option<PathBuf>,
 }
 
 impl InfraAgentConfig {
     /// Settings for the repository at `repo` with every default: id `infra-<hostname>`,
     /// inventory `inventory/hosts.yml`, `ansible-playbook` from `$CHIFFON_ANSIBLE_PLAYBOOK` or
-    /// `PATH`, no default variables, a 30 minute timeout, a 5 second cancel grace and a rescan
-    /// of the repository every 5 minutes.
+    /// `PATH`, `ansible-lint` from [`suggest::default_lint_program`], no default variables, no
+    /// vault password file, a 30 minute timeout, a 5 second cancel grace and a rescan of the
+    /// repository every 5 minutes.
     pub fn new(repo: impl Into<PathBuf>) -> Self {
         Self {
             agent_id: default_agent_id(),
@@ -56,6 +71,8 @@ impl InfraAgentConfig {
             default_timeout: DEFAULT_TIMEOUT,
             cancel_grace: ansible::DEFAULT_CANCEL_GRACE,
             rescan_interval: refresh::DEFAULT_INTERVAL,
+            ansible_lint: suggest::default_lint_program(),
+            vault_password_file: None,
         }
     }
 }
@@ -83,9 +100,10 @@ pub fn default_agent_id() -> String {
 
 /// Runs an infrastructure agent until `shutdown` fires: scans the repository's catalog (files
 /// that cannot be indexed are logged as warnings and reported as catalog issues), serves work
-/// with [`run_agent`], and meanwhile keeps the catalog current: the repository is watched and
-/// rescanned on changes and every `rescan_interval`, and a changed catalog is reported to the
-/// orchestrator.
+/// with [`run_agent`], and meanwhile keeps the catalog and the suggestions current: the
+/// repository is watched and rescanned on changes and every `rescan_interval`, a changed
+/// catalog is reported to the orchestrator, and the repository is linted in the background
+/// after each registration and each change, its findings reported as suggestions.
 pub async fn run_infra_agent(
     config: InfraAgentConfig,
     bus: Arc<dyn Bus>,
@@ -119,9 +137,14 @@ pub async fn run_infra_agent(
         );
     }
 
-    let (current, catalog) = watch::channel(AgentCatalog::from(catalog));
-    let refresher_stop = shutdown.child_token();
+    let background_stop = shutdown.child_token();
     let tasks = TaskTracker::new();
+    let linter = Linter::new().with_program(&config.ansible_lint);
+    let (lint_requests, suggestions, linting) =
+        lint_in_background(linter.clone(), config.repo.clone(), background_stop.clone());
+    tasks.spawn(linting);
+    let (current, catalog) = watch::channel(AgentCatalog::from(catalog));
+    let changed = lint_requests.clone();
     tasks.spawn(refresh::keep_current(
         config.repo.clone(),
         RefreshSettings {
@@ -129,35 +152,55 @@ pub async fn run_infra_agent(
             ..RefreshSettings::default()
         },
         current,
-        refresher_stop.clone(),
+        move || changed.request(),
+        background_stop.clone(),
     ));
     tasks.close();
 
-    let runner = PlaybookRunner::new(&config.repo)
+    let mut runner = PlaybookRunner::new(&config.repo)
         .with_inventory(&config.inventory)
         .with_program(&config.ansible_playbook)
         .with_default_vars(config.default_vars)
         .with_cancel_grace(config.cancel_grace);
-    let executor = Arc::new(InfraExecutor::new(runner, config.default_timeout, catalog));
+    if let Some(file) = &config.vault_password_file {
+        runner = runner.with_vault_password_file(file);
+    }
+    let templates = TemplateGenerator::new()
+        .with_ansible_playbook(&config.ansible_playbook)
+        .with_linter(linter.clone())
+        .with_inventory(&config.inventory);
+    let executor = InfraExecutor::new(runner, config.default_timeout, catalog)
+        .with_repository_tools(&config.agent_id, linter, templates)
+        .with_suggestions(lint_requests, suggestions);
     let agent = AgentConfig::new(config.agent_id, AgentKind::Infra);
-    let result = run_agent(agent, executor, bus, orchestrator, shutdown).await;
+    let result = run_agent(agent, Arc::new(executor), bus, orchestrator, shutdown).await;
     // The agent may also end on its own (refused by the orchestrator, bus closed).
-    refresher_stop.cancel();
+    background_stop.cancel();
     tasks.wait().await;
     result
 }
 
-/// The infra agent's [`Executor`]: runs a work item's `PlaybookRun`.
+/// The infra agent's [`Executor`]: runs a work item's playbook, applies an accepted
+/// suggestion, or generates a service template.
 #[derive(Debug, Clone)]
 pub struct InfraExecutor {
     runner: PlaybookRunner,
     default_timeout: Duration,
     catalog: watch::Receiver<AgentCatalog>,
+    /// The agent's id, to refuse suggestions about another agent's repository.
+    agent_id: String,
+    linter: Linter,
+    templates: TemplateGenerator,
+    lint_requests: Option<LintRequests>,
+    suggestions: Option<watch::Receiver<Vec<Suggestion>>>,
 }
 
 impl InfraExecutor {
     /// An executor running playbooks with `runner`, for at most the work item's timeout or
-    /// `default_timeout`, and advertising the latest value of `catalog`.
+    /// `default_timeout`, and advertising the latest value of `catalog`. Fixes and templates
+    /// use the default tools until [`with_repository_tools`](Self::with_repository_tools)
+    /// says otherwise; no suggestions are reported without
+    /// [`with_suggestions`](Self::with_suggestions).
     pub fn new(
         runner: PlaybookRunner,
         default_timeout: Duration,
@@ -167,7 +210,38 @@ impl InfraExecutor {
             runner,
             default_timeout,
             catalog,
+            agent_id: String::new(),
+            linter: Linter::new(),
+            templates: TemplateGenerator::new(),
+            lint_requests: None,
+            suggestions: None,
         }
+    }
+
+    /// The agent `agent_id` applies suggestions with `linter` and generates templates with
+    /// `templates`, on the runner's repository.
+    pub fn with_repository_tools(
+        mut self,
+        agent_id: &str,
+        linter: Linter,
+        templates: TemplateGenerator,
+    ) -> Self {
+        agent_id.clone_into(&mut self.agent_id);
+        self.linter = linter;
+        self.templates = templates;
+        self
+    }
+
+    /// Asks `requests` for a lint after every registration and reports the findings that
+    /// `suggestions` publishes.
+    pub fn with_suggestions(
+        mut self,
+        requests: LintRequests,
+        suggestions: watch::Receiver<Vec<Suggestion>>,
+    ) -> Self {
+        self.lint_requests = Some(requests);
+        self.suggestions = Some(suggestions);
+        self
     }
 
     /// The work item's timeout when it has a usable one, else the default.
@@ -176,6 +250,168 @@ impl InfraExecutor {
             .and_then(|t| Duration::try_from(t).ok())
             .filter(|t| !t.is_zero())
             .unwrap_or(self.default_timeout)
+    }
+
+    /// Applies the suggestion's fix on a new branch.
+    async fn apply_suggestion(
+        &self,
+        apply: &ApplySuggestion,
+        request_id: &str,
+    ) -> Result<RepositoryCommit, AgentError> {
+        let message = apply
+            .suggestion
+            .as_ref()
+            .ok_or_else(|| AgentError::InvalidArgument {
+                name: "suggestion",
+                reason: "the work item names no suggestion to apply".to_owned(),
+            })?;
+        if !message.agent_id.is_empty()
+            && !self.agent_id.is_empty()
+            && message.agent_id != self.agent_id
+        {
+            return Err(AgentError::InvalidArgument {
+                name: "suggestion",
+                reason: format!(
+                    "it is about the repository of agent {}, and this is agent {}",
+                    message.agent_id, self.agent_id
+                ),
+            });
+        }
+        let suggestion = suggest::Suggestion::try_from(message)?;
+        let repo = self.runner.repo();
+        let fixed = self.linter.apply_fix(repo, &suggestion, request_id).await;
+        done_earlier_or(repo, request_id, fixed.map(RepositoryCommit::from)).await
+    }
+
+    /// Generates the template the work item describes on a new branch.
+    async fn generate_template(
+        &self,
+        template: &GenerateTemplate,
+        request_id: &str,
+    ) -> Result<RepositoryCommit, AgentError> {
+        let options = template_options(template)?;
+        let repo = self.runner.repo();
+        let generated = self
+            .templates
+            .generate(repo, &template.service, &options, request_id)
+            .await;
+        done_earlier_or(repo, request_id, generated.map(RepositoryCommit::from)).await
+    }
+}
+
+/// The template options a `GenerateTemplate` message asks for: port 0 and empty strings mean
+/// "not set".
+fn template_options(template: &GenerateTemplate) -> Result<TemplateOptions, AgentError> {
+    let text = |value: &str| Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+    let port = match template.port {
+        0 => None,
+        port => Some(
+            u16::try_from(port).map_err(|_| AgentError::InvalidArgument {
+                name: "port",
+                reason: format!("{port} is not a port: it must be between 1 and 65535"),
+            })?,
+        ),
+    };
+    Ok(TemplateOptions {
+        containerised: template.containerised,
+        image: text(&template.image),
+        port,
+        hosts: text(&template.hosts),
+    })
+}
+
+/// `made`, unless it failed because its branch exists and the branch's last commit was made for
+/// this same request: then an earlier attempt of the work (interrupted before it could report)
+/// already made the change, and that commit is the result. A step retried after a crash thus
+/// neither fails nor commits twice.
+async fn done_earlier_or(
+    repo: &Path,
+    request_id: &str,
+    made: Result<RepositoryCommit, AgentError>,
+) -> Result<RepositoryCommit, AgentError> {
+    let Err(AgentError::BranchExists { branch, .. }) = &made else {
+        return made;
+    };
+    let tip = match git::branch_tip(repo, branch).await {
+        Ok(Some(tip)) if tip.has_trailer("Chiffon-Request", request_id.trim()) => tip,
+        Ok(_) => return made,
+        Err(error) => {
+            tracing::warn!(%error, %branch, "cannot read the existing branch");
+            return made;
+        }
+    };
+    tracing::info!(%branch, commit = %tip.commit_id, "an earlier attempt already made this commit");
+    Ok(RepositoryCommit {
+        branch: branch.clone(),
+        commit_id: tip.commit_id,
+        base_commit: tip.parent_id,
+        files: tip.files_changed,
+        message: tip.message,
+    })
+}
+
+/// Runs `change` (a commit on a new branch) as a work item: stopped by `cancel` or after
+/// `timeout` like a playbook run, its error (a single line) or its commit in the outcome.
+/// Stopping drops `change`, which discards its half-made branch and kills the tools it ran.
+async fn run_change(
+    what: &str,
+    timeout: Duration,
+    cancel: CancellationToken,
+    change: impl Future<Output = Result<RepositoryCommit, AgentError>>,
+) -> RunOutcome {
+    let started_at = SystemTime::now();
+    if cancel.is_cancelled() {
+        return RunOutcome::ended_early(
+            WorkStatus::Cancelled,
+            format!("cancelled before it could {what}"),
+        );
+    }
+    let ended = tokio::select! {
+        made = change => match made {
+            Ok(commit) => {
+                tracing::info!(branch = %commit.branch, commit = %commit.commit_id, "committed");
+                RunOutcome {
+                    exit_code: 0,
+                    commit: Some(commit),
+                    ..RunOutcome::ended_early(WorkStatus::Succeeded, "")
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not {what}");
+                RunOutcome::ended_early(
+                    WorkStatus::Failed,
+                    one_line(&format!("could not {what}: {error}")),
+                )
+            }
+        },
+        () = cancel.cancelled() => RunOutcome::ended_early(
+            WorkStatus::Cancelled,
+            format!("cancelled while trying to {what}; nothing was committed"),
+        ),
+        () = tokio::time::sleep(timeout) => RunOutcome::ended_early(
+            WorkStatus::TimedOut,
+            format!(
+                "did not {what} within {} seconds and was stopped; nothing was committed",
+                timeout.as_secs()
+            ),
+        ),
+    };
+    RunOutcome {
+        started_at,
+        finished_at: SystemTime::now(),
+        ..ended
+    }
+}
+
+/// Longest error kept in a result, in characters.
+const MAX_ERROR_CHARS: usize = 1000;
+
+/// `text` on one line (tools' output excerpts span several), bounded in length.
+fn one_line(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match joined.char_indices().nth(MAX_ERROR_CHARS) {
+        Some((cut, _)) => format!("{}…", &joined[..cut]),
+        None => joined,
     }
 }
 
@@ -192,21 +428,40 @@ impl Executor for InfraExecutor {
         Some(updates)
     }
 
+    fn suggestion_updates(&self) -> Option<watch::Receiver<Vec<Suggestion>>> {
+        let mut updates = self.suggestions.clone()?;
+        // Only lints from now on; each one follows a registration or a change.
+        updates.mark_unchanged();
+        Some(updates)
+    }
+
+    fn registered(&self) {
+        if let Some(requests) = &self.lint_requests {
+            requests.request();
+        }
+    }
+
     async fn execute(
         &self,
         item: &WorkItem,
         cancel: CancellationToken,
         events: mpsc::Sender<TaskEvent>,
     ) -> RunOutcome {
-        let Some(work_item::Action::PlaybookRun(run)) = &item.action else {
-            return RunOutcome::ended_early(
-                WorkStatus::Failed,
-                "the work item has no playbook to run",
-            );
-        };
-        self.runner
-            .run(run, self.timeout(item), cancel, events)
-            .await
+        let timeout = self.timeout(item);
+        match &item.action {
+            Some(work_item::Action::PlaybookRun(run)) => {
+                self.runner.run(run, timeout, cancel, events).await
+            }
+            Some(work_item::Action::ApplySuggestion(apply)) => {
+                let change = self.apply_suggestion(apply, &item.request_id);
+                run_change("apply the suggested fix", timeout, cancel, change).await
+            }
+            Some(work_item::Action::GenerateTemplate(template)) => {
+                let change = self.generate_template(template, &item.request_id);
+                run_change("generate the template", timeout, cancel, change).await
+            }
+            None => RunOutcome::ended_early(WorkStatus::Failed, "the work item has no action"),
+        }
     }
 }
 

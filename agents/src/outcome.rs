@@ -1,6 +1,6 @@
 //! How one piece of work ended, as every executor reports it to the runtime.
 
-use chiffon_proto::v1::{FailedTask, HostStats, WorkStatus};
+use chiffon_proto::v1::{FailedTask, HostStats, RepositoryCommit, WorkStatus};
 use std::time::SystemTime;
 
 /// The outcome of running one work item; the runtime turns it into a `WorkResult`.
@@ -20,6 +20,8 @@ pub struct RunOutcome {
     pub started_at: SystemTime,
     /// When it ended.
     pub finished_at: SystemTime,
+    /// The commit the work made on a new branch (suggested fixes, templates), when it made one.
+    pub commit: Option<RepositoryCommit>,
 }
 
 impl RunOutcome {
@@ -36,6 +38,7 @@ impl RunOutcome {
             error: error.into(),
             started_at: now,
             finished_at: now,
+            commit: None,
         }
     }
 }

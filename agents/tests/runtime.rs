@@ -3,6 +3,8 @@
 //! claims, event ordering, results, cancellations, re-registration, catalog reports and
 //! shutdown. The real orchestrator is exercised by the end-to-end tests.
 
+mod support;
+
 use chiffon_agents::RunOutcome;
 use chiffon_agents::infra::{InfraAgentConfig, run_infra_agent};
 use chiffon_agents::runtime::{AgentCatalog, AgentConfig, Executor, run_agent};
@@ -10,11 +12,12 @@ use chiffon_bus::memory::MemoryBus;
 use chiffon_bus::{Bus, BusMessage, BusSettings, Destination, Envelope, Subscription};
 use chiffon_proto::v1::agent_service_server::{AgentService, AgentServiceServer};
 use chiffon_proto::v1::{
-    AgentKind, BusErrorCode, CancelWork, CatalogIssue, ClaimOutcome, ClaimWorkRequest,
-    ClaimWorkResponse, HeartbeatRequest, HeartbeatResponse, ListAgentsRequest, ListAgentsResponse,
-    Playbook, PlaybookRun, RegisterAgentRequest, RegisterAgentResponse, ReportCatalogRequest,
-    ReportCatalogResponse, TaskEvent, TaskEventKind, WorkItem, WorkResult, WorkStatus, work_event,
-    work_item,
+    AgentKind, ApplySuggestion, BusErrorCode, CancelWork, CatalogIssue, ClaimOutcome,
+    ClaimWorkRequest, ClaimWorkResponse, GenerateTemplate, HeartbeatRequest, HeartbeatResponse,
+    ListAgentsRequest, ListAgentsResponse, Playbook, PlaybookRun, RegisterAgentRequest,
+    RegisterAgentResponse, ReportCatalogRequest, ReportCatalogResponse, ReportSuggestionsRequest,
+    ReportSuggestionsResponse, TaskEvent, TaskEventKind, WorkItem, WorkResult, WorkStatus,
+    work_event, work_item,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +29,9 @@ use tonic::{Request, Response, Status};
 
 /// Upper bound for anything a test waits for; only reached when something is broken.
 const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Upper bound for a lint or a fix, which run ansible-lint (slow on a busy machine).
+const LINT_PATIENCE: Duration = Duration::from_secs(300);
 
 /// What the fake orchestrator saw and how it answers.
 #[derive(Default)]
@@ -46,6 +52,9 @@ struct Orchestrator {
     /// Answer the next catalog report with NOT_FOUND.
     forget_on_report: AtomicBool,
     reported: Notify,
+    suggestion_reports: Mutex<Vec<ReportSuggestionsRequest>>,
+    /// Answer the next suggestion report with NOT_FOUND.
+    forget_on_suggestions: AtomicBool,
 }
 
 #[tonic::async_trait]
@@ -128,9 +137,16 @@ impl AgentService for Orchestrator {
 
     async fn report_suggestions(
         &self,
-        _request: Request<chiffon_proto::v1::ReportSuggestionsRequest>,
-    ) -> Result<Response<chiffon_proto::v1::ReportSuggestionsResponse>, Status> {
-        Err(Status::unimplemented("this fake keeps no suggestions"))
+        request: Request<ReportSuggestionsRequest>,
+    ) -> Result<Response<ReportSuggestionsResponse>, Status> {
+        let request = request.into_inner();
+        let open_count = request.suggestions.len() as i32;
+        self.suggestion_reports.lock().unwrap().push(request);
+        self.reported.notify_waiters();
+        if self.forget_on_suggestions.swap(false, Ordering::SeqCst) {
+            return Err(Status::not_found("unknown agent instance"));
+        }
+        Ok(Response::new(ReportSuggestionsResponse { open_count }))
     }
 }
 
@@ -292,19 +308,30 @@ impl Harness {
     }
 
     async fn send_work(&self, work_id: &str, playbook: Option<&str>) {
+        let action = playbook.map(|p| {
+            work_item::Action::PlaybookRun(PlaybookRun {
+                playbook: p.into(),
+                ..Default::default()
+            })
+        });
+        self.send_action(work_id, &format!("request-{work_id}"), action)
+            .await;
+    }
+
+    async fn send_action(
+        &self,
+        work_id: &str,
+        request_id: &str,
+        action: Option<work_item::Action>,
+    ) {
         let item = WorkItem {
             work_id: work_id.into(),
-            request_id: format!("request-{work_id}"),
+            request_id: request_id.into(),
             plan_id: "plan".into(),
             step_id: "step".into(),
             attempt: 1,
             agent_kind: AgentKind::Infra.into(),
-            action: playbook.map(|p| {
-                work_item::Action::PlaybookRun(PlaybookRun {
-                    playbook: p.into(),
-                    ..Default::default()
-                })
-            }),
+            action,
             ..Default::default()
         };
         self.bus
@@ -319,7 +346,8 @@ impl Harness {
 
     /// The next status message, acknowledged, with its envelope.
     async fn next_status(&mut self) -> (BusMessage, Envelope) {
-        let delivery = tokio::time::timeout(PATIENCE, self.status.next())
+        // Results of fixes and templates wait for ansible-lint.
+        let delivery = tokio::time::timeout(LINT_PATIENCE, self.status.next())
             .await
             .expect("a status message in time")
             .expect("the bus is open");
@@ -342,25 +370,44 @@ impl Harness {
         &self,
         done: impl Fn(&ReportCatalogRequest) -> bool,
     ) -> ReportCatalogRequest {
-        tokio::time::timeout(PATIENCE, async {
+        self.received(
+            &self.orchestrator.reports,
+            |all| all.iter().find(|r| done(r)),
+            PATIENCE,
+        )
+        .await
+    }
+
+    /// Waits until the fake orchestrator received the `skip + 1`th suggestion report, and
+    /// returns it. (ansible-lint takes a while on a busy machine.)
+    async fn suggestion_report(&self, skip: usize) -> ReportSuggestionsRequest {
+        self.received(
+            &self.orchestrator.suggestion_reports,
+            |all| all.get(skip),
+            LINT_PATIENCE,
+        )
+        .await
+    }
+
+    /// Waits until `pick` finds a report in `reports`, and returns it.
+    async fn received<T: Clone>(
+        &self,
+        reports: &Mutex<Vec<T>>,
+        pick: impl Fn(&[T]) -> Option<&T>,
+        patience: Duration,
+    ) -> T {
+        tokio::time::timeout(patience, async {
             loop {
                 // Created before looking, so a report arriving in between still wakes us.
                 let reported = self.orchestrator.reported.notified();
-                if let Some(report) = self
-                    .orchestrator
-                    .reports
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .find(|r| done(r))
-                {
-                    return report.clone();
+                if let Some(report) = pick(&reports.lock().unwrap()).cloned() {
+                    return report;
                 }
                 reported.await;
             }
         })
         .await
-        .expect("a matching catalog report in time")
+        .expect("a matching report in time")
     }
 
     async fn stop(self) {
@@ -670,5 +717,250 @@ async fn the_infra_agent_reports_a_playbook_changed_on_disk() {
     assert_eq!(report.catalog_issues[0].path, "playbooks/broken.yml");
     assert!(report.catalog_issues[0].line > 0);
     assert_eq!(report.playbooks.len(), 1);
+    harness.stop().await;
+}
+
+/// The infra agent on a git copy of the example repository, started with a harness.
+async fn infra_harness(repo: &std::path::Path) -> Harness {
+    let mut vars = serde_json::Map::new();
+    vars.insert(
+        "homelab_root".into(),
+        repo.join("root").to_string_lossy().into_owned().into(),
+    );
+    let config = InfraAgentConfig {
+        agent_id: "infra-test".into(),
+        rescan_interval: Duration::from_secs(3600),
+        default_vars: vars,
+        ..InfraAgentConfig::new(repo)
+    };
+    Harness::start_with(Box::new(move |_, bus, channel, shutdown| {
+        tokio::spawn(run_infra_agent(config, bus, channel, shutdown))
+    }))
+    .await
+}
+
+#[tokio::test]
+async fn the_infra_agent_reports_lint_findings_and_applies_an_accepted_one() {
+    support::require_tools();
+    let repo = support::TestRepo::example();
+    let mut harness = infra_harness(&repo.path()).await;
+
+    // Linted after registering: the example's one deliberate finding.
+    let report = harness.suggestion_report(0).await;
+    assert_eq!(report.agent_id, "infra-test");
+    let rules: Vec<(&str, &str, u32)> = report
+        .suggestions
+        .iter()
+        .map(|s| (s.rule.as_str(), s.path.as_str(), s.line))
+        .collect();
+    assert_eq!(
+        rules,
+        [("fqcn[action-core]", "roles/common/tasks/main.yml", 24)]
+    );
+    let mut suggestion = report.suggestions[0].clone();
+    assert!(suggestion.fixable);
+    suggestion.agent_id = "infra-test".into();
+
+    // An orchestrator that forgot the process: the agent registers again and lints again.
+    let registrations = harness.orchestrator.registrations.lock().unwrap().len();
+    harness
+        .orchestrator
+        .forget_on_suggestions
+        .store(true, Ordering::SeqCst);
+    repo.write(&[("playbooks/extra.yml", "- name: Extra\n  hosts: all\n  tasks:\n    - name: Say hi\n      debug:\n        msg: hi\n")]);
+    let report = harness.suggestion_report(1).await;
+    assert!(report.suggestions.len() >= 2, "{:#?}", report.suggestions);
+    let again = harness.suggestion_report(2).await;
+    assert_eq!(again.suggestions, report.suggestions);
+    assert!(harness.orchestrator.registrations.lock().unwrap().len() > registrations);
+
+    let apply = || {
+        Some(work_item::Action::ApplySuggestion(Box::new(
+            ApplySuggestion {
+                suggestion: Some(suggestion.clone()),
+            },
+        )))
+    };
+    harness.send_action("fix-1", "request-fix", apply()).await;
+    let result = harness.next_result().await;
+    assert_eq!(result.status(), WorkStatus::Succeeded, "{}", result.error);
+    let commit = result.commit.clone().expect("the fix commit");
+    assert!(
+        commit.branch.starts_with("chiffon/fix-fqcn-action-core-"),
+        "{}",
+        commit.branch
+    );
+    assert_eq!(commit.files, ["roles/common/tasks/main.yml"]);
+    assert_eq!(commit.base_commit, repo.head().1.to_string());
+    assert!(
+        commit.message.contains("Chiffon-Request: request-fix"),
+        "{}",
+        commit.message
+    );
+    assert_eq!(result.event_count, 0);
+
+    // A retry of the same request (its first attempt was interrupted) finds the commit made.
+    harness.send_action("fix-2", "request-fix", apply()).await;
+    let retried = harness.next_result().await;
+    assert_eq!(retried.status(), WorkStatus::Succeeded, "{}", retried.error);
+    assert_eq!(retried.commit, Some(commit.clone()));
+    // Another request may not take the branch over.
+    harness.send_action("fix-3", "request-other", apply()).await;
+    let refused = harness.next_result().await;
+    assert_eq!(refused.status(), WorkStatus::Failed);
+    assert!(
+        refused.error.contains("already exists"),
+        "{}",
+        refused.error
+    );
+    assert!(refused.commit.is_none());
+
+    // A suggestion about another agent's repository is not applied here.
+    let foreign = ApplySuggestion {
+        suggestion: Some(chiffon_proto::v1::Suggestion {
+            agent_id: "infra-elsewhere".into(),
+            ..suggestion.clone()
+        }),
+    };
+    harness
+        .send_action(
+            "fix-4",
+            "request-4",
+            Some(work_item::Action::ApplySuggestion(Box::new(foreign))),
+        )
+        .await;
+    let refused = harness.next_result().await;
+    assert_eq!(refused.status(), WorkStatus::Failed);
+    assert!(
+        refused.error.contains("agent infra-elsewhere"),
+        "{}",
+        refused.error
+    );
+    assert!(!refused.error.contains('\n'));
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn the_infra_agent_generates_templates_on_a_branch() {
+    support::require_tools();
+    let repo = support::TestRepo::example();
+    let mut harness = infra_harness(&repo.path()).await;
+    let template = |service: &str, port: u32| {
+        Some(work_item::Action::GenerateTemplate(GenerateTemplate {
+            service: service.into(),
+            containerised: true,
+            image: String::new(),
+            port,
+            hosts: String::new(),
+        }))
+    };
+
+    harness
+        .send_action("bad-port", "request-1", template("Grafana", 70_000))
+        .await;
+    let refused = harness.next_result().await;
+    assert_eq!(refused.status(), WorkStatus::Failed);
+    assert!(
+        refused.error.contains("70000 is not a port"),
+        "{}",
+        refused.error
+    );
+
+    harness
+        .send_action("grafana", "request-2", template("Grafana", 3000))
+        .await;
+    let result = harness.next_result().await;
+    assert_eq!(result.status(), WorkStatus::Succeeded, "{}", result.error);
+    let commit = result.commit.expect("the template commit");
+    assert_eq!(commit.branch, "chiffon/template-grafana");
+    assert!(
+        commit
+            .files
+            .contains(&"playbooks/deploy-grafana.yml".to_owned()),
+        "{:?}",
+        commit.files
+    );
+    assert!(
+        commit.message.contains("Chiffon-Request: request-2"),
+        "{}",
+        commit.message
+    );
+    assert!(repo.branches().contains(&commit.branch));
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn thousands_of_events_arrive_numbered_without_gaps() {
+    const ITEMS: usize = 700;
+    let repo = tempfile::tempdir().expect("temp dir");
+    let root = repo.path();
+    std::fs::create_dir_all(root.join("playbooks")).expect("mkdir");
+    std::fs::create_dir_all(root.join("inventory")).expect("mkdir");
+    std::fs::write(
+        root.join("inventory/hosts.yml"),
+        "all:\n  hosts:\n    testhost:\n      ansible_connection: local\n      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("playbooks/item.yml"),
+        "- name: Item step\n  ansible.builtin.debug:\n    msg: \"item {{ item }}\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("playbooks/many.yml"),
+        format!("- name: Many\n  hosts: all\n  gather_facts: false\n  tasks:\n    - name: Each item\n      ansible.builtin.include_tasks: item.yml\n      loop: \"{{{{ range({ITEMS}) | list }}}}\"\n"),
+    )
+    .expect("write");
+    let config = InfraAgentConfig {
+        agent_id: "infra-test".into(),
+        rescan_interval: Duration::from_secs(3600),
+        ansible_lint: "/nonexistent/ansible-lint".into(),
+        ..InfraAgentConfig::new(root)
+    };
+    let mut harness = Harness::start_with(Box::new(move |_, bus, channel, shutdown| {
+        tokio::spawn(run_infra_agent(config, bus, channel, shutdown))
+    }))
+    .await;
+
+    harness.send_work("many", Some("playbooks/many.yml")).await;
+    let mut events = Vec::new();
+    let result = loop {
+        match harness.next_status().await.0 {
+            BusMessage::WorkEvent(event) => events.push(event),
+            BusMessage::WorkResult(result) => break result,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(result.status(), WorkStatus::Succeeded, "{}", result.error);
+    assert_eq!(result.event_count as usize, events.len());
+    let sequences: Vec<i64> = events.iter().map(|e| e.sequence).collect();
+    let expected: Vec<i64> = (1..=events.len() as i64).collect();
+    assert_eq!(
+        sequences, expected,
+        "numbered from 1 without gaps, in order"
+    );
+    let items: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.detail {
+            Some(work_event::Detail::Task(task))
+                if task.task == "Item step" && task.kind() == TaskEventKind::HostOk =>
+            {
+                Some(task.message.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<String> = (0..ITEMS).map(|i| format!("item {i}")).collect();
+    assert_eq!(items, expected, "every item's event, in order");
+    assert!(events.len() > 2 * ITEMS);
+    // The agent keeps working without ansible-lint: the lint failure was only logged.
+    assert!(
+        harness
+            .orchestrator
+            .suggestion_reports
+            .lock()
+            .unwrap()
+            .is_empty()
+    );
     harness.stop().await;
 }

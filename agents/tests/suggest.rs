@@ -58,8 +58,17 @@ async fn findings_are_filed_by_category_with_their_location() {
     require_tools();
     let repo = TestRepo::example_with(&[("playbooks/flawed.yml", FLAWED)]);
 
-    let suggestions = lint(&repo.path(), &[]).await.expect("lint");
+    let mut suggestions = lint(&repo.path(), &[]).await.expect("lint");
 
+    // Besides the example's own deliberate finding, only the flawed playbook has findings.
+    let (example_rule, example_path, _) = EXAMPLE_FINDING;
+    let example: Vec<_> = suggestions
+        .iter()
+        .filter(|s| s.path == example_path)
+        .map(|s| s.rule.as_str())
+        .collect();
+    assert_eq!(example, [example_rule]);
+    suggestions.retain(|s| s.path != example_path);
     let path = "playbooks/flawed.yml";
     assert!(
         suggestions.iter().all(|s| s.path == path),
@@ -98,12 +107,37 @@ async fn findings_are_filed_by_category_with_their_location() {
     assert_eq!(again, suggestions);
 }
 
+/// The one finding the example repository keeps on purpose (see its README).
+const EXAMPLE_FINDING: (&str, &str, u32) = ("fqcn[action-core]", "roles/common/tasks/main.yml", 24);
+
 #[tokio::test]
-async fn the_clean_example_repository_has_no_suggestions() {
+async fn the_example_repository_has_its_one_deliberate_finding_and_the_fix_removes_it() {
     require_tools();
     let repo = TestRepo::example();
     let suggestions = lint(&repo.path(), &[]).await.expect("lint");
-    assert!(suggestions.is_empty(), "{suggestions:#?}");
+    let found: Vec<(&str, &str, Option<u32>, bool)> = suggestions
+        .iter()
+        .map(|s| (s.rule.as_str(), s.path.as_str(), s.line, s.fixable))
+        .collect();
+    let (rule, path, line) = EXAMPLE_FINDING;
+    assert_eq!(found, [(rule, path, Some(line), true)], "{suggestions:#?}");
+
+    let fix = apply_fix(&repo.path(), &suggestions[0], "req-example")
+        .await
+        .expect("fix");
+    assert_eq!(fix.files_changed, [path]);
+    let git = repo.git();
+    let change = diff(
+        &git,
+        fix.base_commit.parse().expect("oid"),
+        fix.commit_id.parse().expect("oid"),
+    );
+    assert_eq!(change.lines, ["-  copy:", "+  ansible.builtin.copy:"]);
+
+    // The fixed branch lints clean.
+    let (_clone, fixed) = repo.checkout(&fix.branch);
+    let remaining = lint(&fixed, &[]).await.expect("lint the fixed branch");
+    assert!(remaining.is_empty(), "{remaining:#?}");
 }
 
 #[tokio::test]

@@ -83,7 +83,10 @@ async fn check_branch(
         "syntax check: {}",
         String::from_utf8_lossy(&syntax.stderr)
     );
-    let findings = lint(&checkout, &[]).await.expect("lint");
+    // The scaffold's own files; the example keeps one deliberate finding elsewhere (in a role
+    // the scaffold may use, which ansible-lint then reports too).
+    let mut findings = lint(&checkout, &[]).await.expect("lint");
+    findings.retain(|f| template.files.contains(&f.path));
     assert!(findings.is_empty(), "lint findings: {findings:#?}");
     (guard, checkout)
 }
@@ -257,7 +260,10 @@ async fn a_service_template_without_containers_has_no_compose_file() {
     assert_eq!(template.files, expected);
     let (_guard, checkout) = repo.checkout(&template.branch);
     assert!(!checkout.join("roles/node_exporter/templates").exists());
-    let findings = lint(&checkout, &[]).await.expect("lint");
+    // The scaffold's own files; the example keeps one deliberate finding elsewhere (in a role
+    // the scaffold may use, which ansible-lint then reports too).
+    let mut findings = lint(&checkout, &[]).await.expect("lint");
+    findings.retain(|f| template.files.contains(&f.path));
     assert!(findings.is_empty(), "lint findings: {findings:#?}");
     let tasks = read(&checkout, "roles/node_exporter/tasks/main.yml");
     assert!(tasks.contains("ansible.builtin.package:"));

@@ -154,3 +154,84 @@ pub enum AgentStatus {
     #[sea_orm(string_value = "offline")]
     Offline,
 }
+
+/// What a [`step`](crate::step) does.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "snake_case")]
+pub enum StepAction {
+    /// Runs a catalog playbook with the step's run options.
+    #[sea_orm(string_value = "run_playbook")]
+    RunPlaybook,
+    /// Commits an ansible-lint fix on a new branch of the infrastructure repository.
+    #[sea_orm(string_value = "apply_suggestion")]
+    ApplySuggestion,
+    /// Writes a playbook and role scaffold for a service on a new branch.
+    #[sea_orm(string_value = "generate_template")]
+    GenerateTemplate,
+}
+
+/// Where a [`suggestion`](crate::suggestion) stands.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestionStatus {
+    /// Found by the latest lint and not acted on.
+    #[sea_orm(string_value = "open")]
+    Open,
+    /// Accepted; the request applying the fix is running.
+    #[sea_orm(string_value = "accepted")]
+    Accepted,
+    /// The fix was committed on a branch.
+    #[sea_orm(string_value = "applied")]
+    Applied,
+    /// Applying the fix failed; it can be accepted again.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// The latest lint no longer reports it.
+    #[sea_orm(string_value = "resolved")]
+    Resolved,
+}
+
+/// The group a [`suggestion`](crate::suggestion) is filed in.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestionCategory {
+    /// Tasks that report a change, or change something, on every run.
+    #[sea_orm(string_value = "idempotency")]
+    Idempotency,
+    /// Failures that are hidden, ignored or reported unclearly.
+    #[sea_orm(string_value = "error_handling")]
+    ErrorHandling,
+    /// Work done more often or more slowly than needed.
+    #[sea_orm(string_value = "performance")]
+    Performance,
+    /// Safer or clearer ways to write the same thing.
+    #[sea_orm(string_value = "best_practices")]
+    BestPractices,
+    /// Naming, formatting and syntax conventions.
+    #[sea_orm(string_value = "standards")]
+    Standards,
+}
+
+/// How seriously ansible-lint takes a [`suggestion`](crate::suggestion).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestionSeverity {
+    /// The repository does not pass its lint profile until it is fixed.
+    #[sea_orm(string_value = "error")]
+    Error,
+    /// Worth fixing, not blocking.
+    #[sea_orm(string_value = "warning")]
+    Warning,
+}

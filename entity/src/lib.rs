@@ -18,9 +18,11 @@ pub mod event;
 pub mod plan;
 pub mod request;
 pub mod step;
+pub mod suggestion;
 
 pub use enums::{
-    AgentKind, AgentStatus, ApprovalDecision, PlanStatus, RequestStatus, RiskLevel, StepStatus,
+    AgentKind, AgentStatus, ApprovalDecision, PlanStatus, RequestStatus, RiskLevel, StepAction,
+    StepStatus, SuggestionCategory, SuggestionSeverity, SuggestionStatus,
 };
 
 /// Entity aliases and status enums, for `use chiffon_entity::prelude::*`.
@@ -30,10 +32,12 @@ pub mod prelude {
     pub use super::catalog_issue::Entity as CatalogIssue;
     pub use super::catalog_playbook::Entity as CatalogPlaybook;
     pub use super::enums::{
-        AgentKind, AgentStatus, ApprovalDecision, PlanStatus, RequestStatus, RiskLevel, StepStatus,
+        AgentKind, AgentStatus, ApprovalDecision, PlanStatus, RequestStatus, RiskLevel, StepAction,
+        StepStatus, SuggestionCategory, SuggestionSeverity, SuggestionStatus,
     };
     pub use super::event::Entity as Event;
     pub use super::plan::Entity as Plan;
     pub use super::request::Entity as Request;
     pub use super::step::Entity as Step;
+    pub use super::suggestion::Entity as Suggestion;
 }

@@ -33,6 +33,14 @@ pub struct Model {
     pub finished_at: Option<DateTimeUtc>,
     /// When someone asked to cancel it; running steps are stopping until the request ends.
     pub cancel_requested_at: Option<DateTimeUtc>,
+    /// JSON object of the ansible-playbook options (limit, tags, check_mode, diff) its playbook
+    /// steps run with.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub run_options: Json,
+    /// The failed request this one re-runs on its failed hosts.
+    pub rerun_of_request_id: Option<Uuid>,
+    /// The suggestion (`suggestions.suggestion_id`) whose fix this request applies.
+    pub suggestion_id: Option<String>,
 }
 
 /// Relations of a request.

@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use crate::enums::{AgentKind, RiskLevel, StepStatus};
+pub use crate::enums::{AgentKind, RiskLevel, StepAction, StepStatus};
 
 /// One row of `steps`; `(plan_id, position)` is unique and `work_id` is unique when set.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
@@ -69,6 +69,18 @@ pub struct Model {
     /// without a schema change.
     #[sea_orm(column_type = "Blob")]
     pub result: Option<Vec<u8>>,
+    /// What the step does.
+    pub action: StepAction,
+    /// JSON object of the ansible-playbook options (limit, tags, check_mode, diff) of a
+    /// `run_playbook` step; `{}` for other actions.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub run_options: Json,
+    /// The suggestion (`suggestions.suggestion_id`) an `apply_suggestion` step fixes.
+    pub suggestion_id: Option<String>,
+    /// JSON object of the scaffold a `generate_template` step writes (service, containerised,
+    /// image, port, hosts).
+    #[sea_orm(column_type = "JsonBinary")]
+    pub template: Option<Json>,
 }
 
 /// Relations of a step.

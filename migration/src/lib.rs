@@ -19,6 +19,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
 mod m20261123_000002_catalog_details;
+mod m20261123_000003_actions_and_suggestions;
 
 /// Every migration of Chiffon's schema, in the order they apply.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_catalog_details::Migration),
+            Box::new(m20261123_000003_actions_and_suggestions::Migration),
         ]
     }
 }

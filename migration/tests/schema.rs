@@ -9,8 +9,9 @@
 
 use chiffon_entity::prelude::*;
 use chiffon_entity::{
-    AgentKind, AgentStatus, ApprovalDecision, PlanStatus, RequestStatus, RiskLevel, StepStatus,
-    agent, approval, catalog_issue, catalog_playbook, event, plan, request, step,
+    AgentKind, AgentStatus, ApprovalDecision, PlanStatus, RequestStatus, RiskLevel, StepAction,
+    StepStatus, SuggestionCategory, SuggestionSeverity, SuggestionStatus, agent, approval,
+    catalog_issue, catalog_playbook, event, plan, request, step, suggestion,
 };
 use chiffon_migration::{Migrator, MigratorTrait, SchemaManager};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
@@ -24,7 +25,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 /// Every table the migrations create.
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 9] = [
     "requests",
     "plans",
     "steps",
@@ -33,6 +34,7 @@ const TABLES: [&str; 8] = [
     "catalog_playbooks",
     "catalog_issues",
     "events",
+    "suggestions",
 ];
 
 #[tokio::test]
@@ -65,8 +67,13 @@ async fn exercise(db: &DatabaseConnection) {
         .await
         .expect("migrate up to the initial schema");
     let legacy = insert_initial_schema_playbook(db).await;
+    Migrator::up(db, Some(1))
+        .await
+        .expect("migrate up to catalog details");
+    let legacy_request = insert_pre_actions_request(db).await;
     Migrator::up(db, None).await.expect("migrate up");
     rows_from_the_initial_schema_get_empty_details(db, legacy).await;
+    requests_from_before_run_options_run_without_options(db, legacy_request).await;
     assert!(
         Migrator::get_pending_migrations(db)
             .await
@@ -123,6 +130,11 @@ async fn assert_column_types(db: &DatabaseConnection) {
         ("steps", "status", "character varying", "varchar(32)"),
         ("catalog_playbooks", "compose_stacks", "jsonb", "jsonb_text"),
         ("catalog_issues", "line", "integer", "integer"),
+        ("steps", "action", "character varying", "varchar(32)"),
+        ("steps", "run_options", "jsonb", "jsonb_text"),
+        ("requests", "rerun_of_request_id", "uuid", "uuid_text"),
+        ("suggestions", "line", "bigint", "integer"),
+        ("suggestions", "commit", "jsonb", "jsonb_text"),
     ];
     for &(table, column, postgres, sqlite) in expected {
         let (sql, want) = match backend {
@@ -233,6 +245,10 @@ async fn round_trip_rows(db: &DatabaseConnection) {
         result: Set(Some(vec![
             0x08, 0x00, 0xff, 0xfe, 0x12, 0x03, b'a', b'b', b'c',
         ])),
+        action: Set(StepAction::GenerateTemplate),
+        run_options: Set(json!({"limit": "nas,kuma", "tags": ["a"], "check_mode": true})),
+        suggestion_id: Set(Some("infra-nas:0123456789abcdef".into())),
+        template: Set(Some(json!({"service": "Grafana", "port": 3000}))),
     };
     let step = step.insert(db).await.expect("step");
     assert_eq!(
@@ -260,6 +276,10 @@ async fn round_trip_rows(db: &DatabaseConnection) {
         exit_code: Set(None),
         error: Set(None),
         result: Set(None),
+        action: Set(StepAction::RunPlaybook),
+        run_options: Set(json!({})),
+        suggestion_id: Set(None),
+        template: Set(None),
         ..step.clone().into()
     };
     let pending = pending.insert(db).await.expect("pending step");
@@ -345,6 +365,7 @@ async fn round_trip_rows(db: &DatabaseConnection) {
         message: Set("invalid YAML: did not find expected key — ✗".into()),
     };
     let issue = issue.insert(db).await.expect("catalog issue");
+    round_trip_suggestions(db, &agent.id, request_id).await;
     assert_eq!(
         agent
             .find_related(CatalogIssue)
@@ -538,6 +559,57 @@ async fn rows_from_the_initial_schema_get_empty_details(db: &DatabaseConnection,
         .expect("delete the legacy agent");
 }
 
+/// Writes a request with the columns it had before run options existed.
+async fn insert_pre_actions_request(db: &DatabaseConnection) -> Uuid {
+    let id = Uuid::new_v4();
+    let at = now();
+    let insert = Query::insert()
+        .into_table(Alias::new("requests"))
+        .columns(
+            [
+                "id",
+                "text",
+                "status",
+                "status_reason",
+                "current_plan_revision",
+                "last_event_sequence",
+                "created_at",
+                "updated_at",
+            ]
+            .map(Alias::new),
+        )
+        .values_panic([
+            id.into(),
+            "Back up the NAS".into(),
+            "succeeded".into(),
+            "".into(),
+            1.into(),
+            0i64.into(),
+            at.into(),
+            at.into(),
+        ])
+        .to_owned();
+    db.execute(&insert)
+        .await
+        .expect("request under the earlier schema");
+    id
+}
+
+async fn requests_from_before_run_options_run_without_options(db: &DatabaseConnection, id: Uuid) {
+    let row = Request::find_by_id(id)
+        .one(db)
+        .await
+        .expect("read the old request through the new entity")
+        .expect("the old request is still there");
+    assert_eq!(row.run_options, json!({}));
+    assert_eq!(row.rerun_of_request_id, None);
+    assert_eq!(row.suggestion_id, None);
+    Request::delete_by_id(id)
+        .exec(db)
+        .await
+        .expect("delete the old request");
+}
+
 fn assert_unique_violation<T: std::fmt::Debug>(result: Result<T, DbErr>, what: &str) {
     match result {
         Err(err) => assert!(
@@ -560,7 +632,87 @@ fn new_request(id: Uuid, at: DateTime<Utc>) -> request::ActiveModel {
         updated_at: Set(at),
         finished_at: Set(None),
         cancel_requested_at: Set(None),
+        run_options: Set(json!({"limit": "web", "tags": [], "check_mode": false, "diff": true})),
+        rerun_of_request_id: Set(None),
+        suggestion_id: Set(None),
     }
+}
+
+/// A suggestion with every column set, one with the optional ones empty, and the unique ids.
+async fn round_trip_suggestions(db: &DatabaseConnection, agent_id: &str, request_id: Uuid) {
+    let at = now();
+    let applied = suggestion::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        suggestion_id: Set(format!("{agent_id}:0123456789abcdef")),
+        agent_id: Set(agent_id.to_owned()),
+        finding_id: Set("0123456789abcdef".into()),
+        rule: Set("no-changed-when".into()),
+        category: Set(SuggestionCategory::Idempotency),
+        title: Set("Commands should not change things if nothing needs doing.".into()),
+        reason: Set("A task that always reports a change hides real changes.".into()),
+        details: Set("Task/Handler: Run uptime — ✓".into()),
+        path: Set("playbooks/flawed.yml".into()),
+        line: Set(i64::from(u32::MAX)),
+        severity: Set(SuggestionSeverity::Error),
+        fixable: Set(true),
+        doc_url: Set("https://docs.ansible.com/projects/lint/rules/no-changed-when/".into()),
+        status: Set(SuggestionStatus::Applied),
+        request_id: Set(Some(request_id)),
+        commit: Set(Some(
+            json!({"branch": "chiffon/fix-no-changed-when", "files": ["a.yml"]}),
+        )),
+        error: Set(None),
+        first_seen_at: Set(at),
+        last_seen_at: Set(at + Duration::seconds(5)),
+    }
+    .insert(db)
+    .await
+    .expect("suggestion");
+    assert_eq!(
+        Suggestion::find_by_id(applied.id)
+            .one(db)
+            .await
+            .expect("find"),
+        Some(applied.clone())
+    );
+    let failed = suggestion::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        suggestion_id: Set(format!("{agent_id}:fedcba9876543210")),
+        finding_id: Set("fedcba9876543210".into()),
+        category: Set(SuggestionCategory::Standards),
+        severity: Set(SuggestionSeverity::Warning),
+        status: Set(SuggestionStatus::Failed),
+        request_id: Set(None),
+        commit: Set(None),
+        error: Set(Some("ansible-lint changed nothing".into())),
+        ..applied.clone().into()
+    }
+    .insert(db)
+    .await
+    .expect("second suggestion");
+    assert_eq!(
+        Suggestion::find_by_id(failed.id)
+            .one(db)
+            .await
+            .expect("find"),
+        Some(failed)
+    );
+    let same_id = suggestion::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        finding_id: Set("another".into()),
+        ..applied.clone().into()
+    }
+    .insert(db)
+    .await;
+    assert_unique_violation(same_id, "suggestion_id");
+    let same_finding = suggestion::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        suggestion_id: Set(format!("{agent_id}:another")),
+        ..applied.into()
+    }
+    .insert(db)
+    .await;
+    assert_unique_violation(same_finding, "(agent_id, finding_id)");
 }
 
 fn new_event(request_id: Uuid, sequence: i64, dedupe_key: Option<String>) -> event::ActiveModel {

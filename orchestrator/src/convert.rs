@@ -3,8 +3,11 @@
 
 use crate::error::{OrchestratorError, Result};
 use crate::mapping::MatchOutcome;
+use crate::planner::{RunOptions, TemplateSpec};
 use chiffon_entity as db;
-use chiffon_entity::{agent, catalog_issue, catalog_playbook, event, plan, request, step};
+use chiffon_entity::{
+    agent, catalog_issue, catalog_playbook, event, plan, request, step, suggestion,
+};
 use chiffon_proto::v1 as pb;
 use prost::Message as _;
 use sea_orm::ActiveValue::Set;
@@ -25,8 +28,8 @@ pub fn seconds(seconds: i64) -> prost_types::Duration {
     prost_types::Duration { seconds, nanos: 0 }
 }
 
-pub fn request(row: &request::Model) -> pb::Request {
-    pb::Request {
+pub fn request(row: &request::Model) -> Result<pb::Request> {
+    Ok(pb::Request {
         request_id: row.id.to_string(),
         text: row.text.clone(),
         status: request_status(row.status) as i32,
@@ -35,9 +38,61 @@ pub fn request(row: &request::Model) -> pb::Request {
         created_at: Some(timestamp(row.created_at)),
         updated_at: Some(timestamp(row.updated_at)),
         finished_at: row.finished_at.map(timestamp),
-        run_options: None,
-        rerun_of_request_id: String::new(),
-        suggestion_id: String::new(),
+        run_options: Some(run_options_message(&stored_run_options(&row.run_options)?)),
+        rerun_of_request_id: row
+            .rerun_of_request_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        suggestion_id: row.suggestion_id.clone().unwrap_or_default(),
+    })
+}
+
+/// Run options as stored on a request or step; NULL or `{}` is no options.
+pub fn stored_run_options(value: &serde_json::Value) -> Result<RunOptions> {
+    if value.is_null() {
+        return Ok(RunOptions::default());
+    }
+    serde_json::from_value(value.clone())
+        .map_err(|error| OrchestratorError::corrupt("run options", error))
+}
+
+/// The JSON stored for `options`.
+pub fn run_options_json(options: &RunOptions) -> serde_json::Value {
+    serde_json::json!(options)
+}
+
+/// Run options as the API shows them.
+pub fn run_options_message(options: &RunOptions) -> pb::RunOptions {
+    pb::RunOptions {
+        limit: options.limit.clone(),
+        tags: options.tags.clone(),
+        check_mode: options.check_mode,
+        diff: options.diff,
+    }
+}
+
+/// A template as stored on a step.
+pub fn stored_template(value: &serde_json::Value) -> Result<TemplateSpec> {
+    serde_json::from_value(value.clone())
+        .map_err(|error| OrchestratorError::corrupt("step template", error))
+}
+
+/// A template as the API and the agents see it.
+pub fn template_message(template: &TemplateSpec) -> pb::GenerateTemplate {
+    pb::GenerateTemplate {
+        service: template.service.clone(),
+        containerised: template.containerised,
+        image: template.image.clone(),
+        port: template.port,
+        hosts: template.hosts.clone(),
+    }
+}
+
+pub fn step_action(action: db::StepAction) -> pb::StepAction {
+    match action {
+        db::StepAction::RunPlaybook => pb::StepAction::RunPlaybook,
+        db::StepAction::ApplySuggestion => pb::StepAction::ApplySuggestion,
+        db::StepAction::GenerateTemplate => pb::StepAction::GenerateTemplate,
     }
 }
 
@@ -144,10 +199,19 @@ pub fn step(row: &step::Model) -> Result<pb::Step> {
         started_at: row.started_at.map(timestamp),
         finished_at: row.finished_at.map(timestamp),
         result: row.result.as_deref().map(decode_result).transpose()?,
-        action: pb::StepAction::RunPlaybook as i32,
-        run_options: None,
-        suggestion_id: String::new(),
-        template: None,
+        action: step_action(row.action) as i32,
+        run_options: match row.action {
+            db::StepAction::RunPlaybook => {
+                Some(run_options_message(&stored_run_options(&row.run_options)?))
+            }
+            db::StepAction::ApplySuggestion | db::StepAction::GenerateTemplate => None,
+        },
+        suggestion_id: row.suggestion_id.clone().unwrap_or_default(),
+        template: row
+            .template
+            .as_ref()
+            .map(|template| stored_template(template).map(|spec| template_message(&spec)))
+            .transpose()?,
     })
 }
 
@@ -214,6 +278,130 @@ pub fn event(row: &event::Model) -> Result<pb::RequestEvent> {
 
 fn decode_result(bytes: &[u8]) -> Result<pb::WorkResult> {
     pb::WorkResult::decode(bytes).map_err(|error| OrchestratorError::corrupt("work result", error))
+}
+
+/// A fix commit as stored in `suggestions.commit`.
+#[derive(Serialize, Deserialize)]
+struct StoredCommit {
+    branch: String,
+    commit_id: String,
+    #[serde(default)]
+    base_commit: String,
+    #[serde(default)]
+    files: Vec<String>,
+    #[serde(default)]
+    message: String,
+}
+
+/// The JSON stored for a fix commit.
+pub fn commit_json(commit: &pb::RepositoryCommit) -> serde_json::Value {
+    serde_json::json!(StoredCommit {
+        branch: commit.branch.clone(),
+        commit_id: commit.commit_id.clone(),
+        base_commit: commit.base_commit.clone(),
+        files: commit.files.clone(),
+        message: commit.message.clone(),
+    })
+}
+
+fn stored_commit(value: &serde_json::Value) -> Result<pb::RepositoryCommit> {
+    let commit: StoredCommit = serde_json::from_value(value.clone())
+        .map_err(|error| OrchestratorError::corrupt("suggestion commit", error))?;
+    Ok(pb::RepositoryCommit {
+        branch: commit.branch,
+        commit_id: commit.commit_id,
+        base_commit: commit.base_commit,
+        files: commit.files,
+        message: commit.message,
+    })
+}
+
+/// The id the API shows for the finding `finding_id` of `agent_id`'s repository.
+pub fn suggestion_id(agent_id: &str, finding_id: &str) -> String {
+    format!("{agent_id}:{finding_id}")
+}
+
+/// A stored suggestion as the API and the agents see it.
+pub fn suggestion(row: &suggestion::Model) -> Result<pb::Suggestion> {
+    Ok(pb::Suggestion {
+        suggestion_id: row.suggestion_id.clone(),
+        agent_id: row.agent_id.clone(),
+        rule: row.rule.clone(),
+        category: suggestion_category(row.category) as i32,
+        title: row.title.clone(),
+        reason: row.reason.clone(),
+        details: row.details.clone(),
+        path: row.path.clone(),
+        line: u32::try_from(row.line)
+            .map_err(|_| OrchestratorError::corrupt("suggestion line", row.line))?,
+        severity: match row.severity {
+            db::SuggestionSeverity::Error => pb::SuggestionSeverity::Error,
+            db::SuggestionSeverity::Warning => pb::SuggestionSeverity::Warning,
+        } as i32,
+        fixable: row.fixable,
+        doc_url: row.doc_url.clone(),
+        status: suggestion_status(row.status) as i32,
+        request_id: row.request_id.map(|id| id.to_string()).unwrap_or_default(),
+        commit: row.commit.as_ref().map(stored_commit).transpose()?,
+        error: row.error.clone().unwrap_or_default(),
+        first_seen_at: Some(timestamp(row.first_seen_at)),
+        last_seen_at: Some(timestamp(row.last_seen_at)),
+    })
+}
+
+pub fn suggestion_status(status: db::SuggestionStatus) -> pb::SuggestionStatus {
+    match status {
+        db::SuggestionStatus::Open => pb::SuggestionStatus::Open,
+        db::SuggestionStatus::Accepted => pb::SuggestionStatus::Accepted,
+        db::SuggestionStatus::Applied => pb::SuggestionStatus::Applied,
+        db::SuggestionStatus::Failed => pb::SuggestionStatus::Failed,
+        db::SuggestionStatus::Resolved => pb::SuggestionStatus::Resolved,
+    }
+}
+
+/// The stored status a list filter names; `None` for unspecified.
+pub fn suggestion_status_filter(status: pb::SuggestionStatus) -> Option<db::SuggestionStatus> {
+    match status {
+        pb::SuggestionStatus::Unspecified => None,
+        pb::SuggestionStatus::Open => Some(db::SuggestionStatus::Open),
+        pb::SuggestionStatus::Accepted => Some(db::SuggestionStatus::Accepted),
+        pb::SuggestionStatus::Applied => Some(db::SuggestionStatus::Applied),
+        pb::SuggestionStatus::Failed => Some(db::SuggestionStatus::Failed),
+        pb::SuggestionStatus::Resolved => Some(db::SuggestionStatus::Resolved),
+    }
+}
+
+fn suggestion_category(category: db::SuggestionCategory) -> pb::SuggestionCategory {
+    match category {
+        db::SuggestionCategory::Idempotency => pb::SuggestionCategory::Idempotency,
+        db::SuggestionCategory::ErrorHandling => pb::SuggestionCategory::ErrorHandling,
+        db::SuggestionCategory::Performance => pb::SuggestionCategory::Performance,
+        db::SuggestionCategory::BestPractices => pb::SuggestionCategory::BestPractices,
+        db::SuggestionCategory::Standards => pb::SuggestionCategory::Standards,
+    }
+}
+
+/// The stored category a message names; `None` for unspecified.
+pub fn suggestion_category_filter(
+    category: pb::SuggestionCategory,
+) -> Option<db::SuggestionCategory> {
+    match category {
+        pb::SuggestionCategory::Unspecified => None,
+        pb::SuggestionCategory::Idempotency => Some(db::SuggestionCategory::Idempotency),
+        pb::SuggestionCategory::ErrorHandling => Some(db::SuggestionCategory::ErrorHandling),
+        pb::SuggestionCategory::Performance => Some(db::SuggestionCategory::Performance),
+        pb::SuggestionCategory::BestPractices => Some(db::SuggestionCategory::BestPractices),
+        pb::SuggestionCategory::Standards => Some(db::SuggestionCategory::Standards),
+    }
+}
+
+/// The stored severity a message names; `None` for unspecified.
+pub fn suggestion_severity(severity: pb::SuggestionSeverity) -> Option<db::SuggestionSeverity> {
+    match severity {
+        pb::SuggestionSeverity::Unspecified => None,
+        pb::SuggestionSeverity::Error => Some(db::SuggestionSeverity::Error),
+        pb::SuggestionSeverity::Warning => Some(db::SuggestionSeverity::Warning),
+    }
 }
 
 /// A compose stack as stored in `catalog_playbooks.compose_stacks`.

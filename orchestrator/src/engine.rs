@@ -11,11 +11,12 @@ use crate::convert;
 use crate::error::{OrchestratorError, Result};
 use crate::events::{self, EventHub, NewEvent};
 use crate::mapping;
-use crate::planner::{self, PlanDraft};
+use crate::planner::{self, PlanDraft, RunOptions, StepDraft};
 use chiffon_bus::{Bus, BusMessage, Destination, Envelope};
 use chiffon_entity::{
-    AgentKind, AgentStatus, ApprovalDecision, PlanStatus, RequestStatus, StepStatus, agent,
-    approval, catalog_issue, catalog_playbook, plan, request, step,
+    AgentKind, AgentStatus, ApprovalDecision, PlanStatus, RequestStatus, StepAction, StepStatus,
+    SuggestionStatus, agent, approval, catalog_issue, catalog_playbook, plan, request, step,
+    suggestion,
 };
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::RequestEventKind as Kind;
@@ -40,6 +41,14 @@ const MAX_NOTE: usize = 4000;
 /// Default and largest page of `list_requests`.
 const DEFAULT_PAGE: u64 = 50;
 const MAX_PAGE: u64 = 500;
+/// Longest `--limit` host pattern accepted, in characters.
+pub const MAX_LIMIT_PATTERN: usize = 1000;
+/// Most `--tags` a request may name.
+pub const MAX_TAGS: usize = 50;
+/// Name recorded as the planner of the plans that apply an accepted suggestion.
+const SUGGESTION_PLANNER: &str = "suggestion";
+/// Name recorded as the planner of the plans that re-run failed hosts.
+const RERUN_PLANNER: &str = "rerun";
 
 /// Settings of the orchestrator's state machine.
 #[derive(Debug, Clone)]
@@ -82,6 +91,8 @@ pub enum Claim {
     HeldElsewhere(String),
     /// It must not run (any more).
     NotRunnable(String),
+    /// It must run on another agent; the claimer gives the message back to the queue.
+    OtherAgent(String),
 }
 
 /// Side effects of a committed transaction.
@@ -219,8 +230,14 @@ impl Orchestrator {
 
     // ----- requests and plans -----
 
-    /// Records a request and its first plan revision.
-    pub async fn submit(&self, text: &str) -> Result<(request::Model, PlanWithSteps)> {
+    /// Records a request and its first plan revision; `run_options` (validated here) go to
+    /// every playbook step.
+    pub async fn submit(
+        &self,
+        text: &str,
+        run_options: Option<&pb::RunOptions>,
+    ) -> Result<(request::Model, PlanWithSteps)> {
+        let run_options = validate_run_options(run_options)?;
         let text = text.trim();
         if text.is_empty() {
             return Err(OrchestratorError::InvalidArgument(
@@ -234,33 +251,25 @@ impl Orchestrator {
             "",
             &self.catalog().await?,
             self.config().match_threshold,
-        );
+        )
+        .with_run_options(&run_options);
 
         let txn = self.db().begin().await?;
         let mut fx = Effects::default();
-        let now = chrono::Utc::now();
-        let mut request = request::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            text: Set(text.to_owned()),
-            status: Set(RequestStatus::AwaitingApproval),
-            status_reason: Set(String::new()),
-            current_plan_revision: Set(0),
-            last_event_sequence: Set(0),
-            created_at: Set(now),
-            updated_at: Set(now),
-            finished_at: Set(None),
-            cancel_requested_at: Set(None),
-        }
-        .insert(&txn)
-        .await?;
-        emit(
+        let origin = RequestOrigin {
+            run_options,
+            ..RequestOrigin::default()
+        };
+        let mut request = insert_request(&txn, &mut fx, text, origin).await?;
+        let plan = insert_plan(
             &txn,
             &mut fx,
             &mut request,
-            NewEvent::new(Kind::RequestSubmitted, format!("request submitted: {text}")),
+            &draft,
+            "",
+            planner::CATALOG_PLANNER,
         )
         .await?;
-        let plan = insert_plan(&txn, &mut fx, &mut request, &draft, "").await?;
         self.commit(txn, fx).await?;
         Ok((request, plan))
     }
@@ -278,37 +287,17 @@ impl Orchestrator {
         page_token: &str,
         status: Option<RequestStatus>,
     ) -> Result<(Vec<request::Model>, String)> {
-        let size = match u64::try_from(page_size) {
-            Ok(0) => DEFAULT_PAGE,
-            Ok(size) => size.min(MAX_PAGE),
-            Err(_) => {
-                return Err(OrchestratorError::InvalidArgument(format!(
-                    "page_size must not be negative, got {page_size}"
-                )));
-            }
-        };
+        let size = page_size_within(page_size, DEFAULT_PAGE, MAX_PAGE)?;
         // Request ids are UUIDv7, ordered by creation time, so the last id is the page cursor.
         let mut query = request::Entity::find().order_by_desc(request::Column::Id);
-        if !page_token.is_empty() {
-            let after = Uuid::parse_str(page_token).map_err(|_| {
-                OrchestratorError::InvalidArgument(format!(
-                    "page_token \"{page_token}\" is not one this server issued; pass the next_page_token of a previous response"
-                ))
-            })?;
+        if let Some(after) = page_cursor(page_token)? {
             query = query.filter(request::Column::Id.lt(after));
         }
         if let Some(status) = status {
             query = query.filter(request::Column::Status.eq(status));
         }
-        let mut rows = query.limit(size + 1).all(self.db()).await?;
-        let next = if rows.len() as u64 > size {
-            rows.truncate(size as usize);
-            rows.last()
-                .map(|row| row.id.to_string())
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let rows = query.limit(size + 1).all(self.db()).await?;
+        let (rows, next) = split_page(rows, size, |row| row.id);
         Ok((rows, next))
     }
 
@@ -371,29 +360,8 @@ impl Orchestrator {
                 step.position, step.title
             )));
         }
-        decide(
-            &txn,
-            &plan.plan,
-            ApprovalDecision::Approved,
-            approver,
-            comment,
-        )
-        .await?;
-        let plan_row = set_plan_status(&txn, plan.plan, PlanStatus::Approved).await?;
-        request.status = RequestStatus::Running;
-        request = save_request(&txn, request).await?;
-        let who = display_name(approver);
-        emit(
-            &txn,
-            &mut fx,
-            &mut request,
-            NewEvent::new(
-                Kind::PlanApproved,
-                format!("plan revision {} approved by {who}", plan_row.revision),
-            ),
-        )
-        .await?;
-        advance(&txn, &mut fx, &mut request).await?;
+        let plan_row =
+            approve_revision(&txn, &mut fx, &mut request, plan.plan, approver, comment).await?;
         self.commit(txn, fx).await?;
         let plan = with_steps(self.db(), plan_row).await?;
         Ok((request, plan))
@@ -462,13 +430,23 @@ impl Orchestrator {
             .filter(|text| !text.is_empty())
             .collect::<Vec<_>>()
             .join("; ");
+        let run_options = convert::stored_run_options(&request.run_options)?;
         let draft = planner::plan_with_threshold(
             &request.text,
             &feedback,
             &catalog,
             self.config().match_threshold,
-        );
-        let revised = insert_plan(&txn, &mut fx, &mut request, &draft, &feedback).await?;
+        )
+        .with_run_options(&run_options);
+        let revised = insert_plan(
+            &txn,
+            &mut fx,
+            &mut request,
+            &draft,
+            &feedback,
+            &plan.planner,
+        )
+        .await?;
         self.commit(txn, fx).await?;
         Ok(revised)
     }
@@ -671,14 +649,7 @@ impl Orchestrator {
     ) -> Result<usize> {
         validate_catalog(playbooks, issues)?;
         let txn = self.db().begin().await?;
-        agent::Entity::find_by_id(agent_id.to_owned())
-            .one(&txn)
-            .await?
-            .filter(|agent| agent.instance_id == instance_id)
-            .ok_or_else(|| OrchestratorError::UnknownAgent {
-                agent_id: agent_id.to_owned(),
-                instance_id: instance_id.to_owned(),
-            })?;
+        find_agent_process(&txn, agent_id, instance_id).await?;
         replace_catalog(&txn, agent_id, playbooks, issues).await?;
         txn.commit().await?;
         tracing::info!(
@@ -760,6 +731,14 @@ impl Orchestrator {
             }
             StepStatus::Queued if request.cancel_requested_at.is_some() => {
                 Claim::NotRunnable("the request is being cancelled".into())
+            }
+            StepStatus::Queued
+                if let Some(owner) = required_agent(&txn, &step).await?
+                    && owner != agent_id =>
+            {
+                Claim::OtherAgent(format!(
+                    "it changes the repository of {owner}, so only {owner} can run it"
+                ))
             }
             StepStatus::Queued => {
                 let mut active: step::ActiveModel = step.clone().into();
@@ -894,6 +873,258 @@ impl Orchestrator {
         self.commit(txn, fx).await
     }
 
+    /// What the agent does for `step`: its action with the stored details.
+    async fn work_action(&self, step: &step::Model) -> Result<pb::work_item::Action> {
+        use pb::work_item::Action;
+        Ok(match step.action {
+            StepAction::RunPlaybook => {
+                let options = convert::stored_run_options(&step.run_options)?;
+                Action::PlaybookRun(pb::PlaybookRun {
+                    playbook: step.playbook.clone(),
+                    extra_vars: Some(convert::json_object_to_struct(&step.extra_vars)?),
+                    limit: options.limit,
+                    tags: options.tags,
+                    check_mode: options.check_mode,
+                    diff: options.diff,
+                })
+            }
+            StepAction::ApplySuggestion => {
+                let suggestion_id = step.suggestion_id.clone().ok_or_else(|| {
+                    OrchestratorError::corrupt("step", "an apply step names no suggestion")
+                })?;
+                let row = find_suggestion(self.db(), &suggestion_id).await?;
+                Action::ApplySuggestion(Box::new(pb::ApplySuggestion {
+                    suggestion: Some(convert::suggestion(&row)?),
+                }))
+            }
+            StepAction::GenerateTemplate => {
+                let template = step.template.as_ref().ok_or_else(|| {
+                    OrchestratorError::corrupt("step", "a template step names no template")
+                })?;
+                Action::GenerateTemplate(convert::template_message(&convert::stored_template(
+                    template,
+                )?))
+            }
+        })
+    }
+
+    // ----- suggestions -----
+
+    /// Replaces an agent's findings with its latest lint's: new ones open, known ones are
+    /// refreshed (keeping their status and first sighting) and the ones no longer reported are
+    /// resolved, except one whose fix is being applied. Returns how many are open now.
+    pub async fn report_suggestions(
+        &self,
+        agent_id: &str,
+        instance_id: &str,
+        findings: &[pb::Suggestion],
+    ) -> Result<u64> {
+        let findings = crate::suggestions::validate_findings(findings)?;
+        let now = chrono::Utc::now();
+        let txn = self.db().begin().await?;
+        find_agent_process(&txn, agent_id, instance_id).await?;
+        let known: std::collections::HashMap<String, suggestion::Model> =
+            suggestion::Entity::find()
+                .filter(suggestion::Column::AgentId.eq(agent_id.to_owned()))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|row| (row.finding_id.clone(), row))
+                .collect();
+        let mut reported = std::collections::HashSet::new();
+        for finding in &findings {
+            reported.insert(finding.finding_id.clone());
+            let mut row = finding.row(agent_id, now);
+            match known.get(&finding.finding_id) {
+                Some(existing) => {
+                    row.id = Set(existing.id);
+                    row.first_seen_at = Set(existing.first_seen_at);
+                    row.status = Set(match existing.status {
+                        // Found again after a lint had lost it.
+                        SuggestionStatus::Resolved => SuggestionStatus::Open,
+                        status => status,
+                    });
+                    row.request_id = Set(existing.request_id);
+                    row.commit = Set(existing.commit.clone());
+                    row.error = Set(existing.error.clone());
+                    row.update(&txn).await?;
+                }
+                None => {
+                    row.insert(&txn).await?;
+                }
+            }
+        }
+        let gone: Vec<Uuid> = known
+            .values()
+            .filter(|row| {
+                !reported.contains(&row.finding_id)
+                    && !matches!(
+                        row.status,
+                        SuggestionStatus::Resolved | SuggestionStatus::Accepted
+                    )
+            })
+            .map(|row| row.id)
+            .collect();
+        if !gone.is_empty() {
+            suggestion::Entity::update_many()
+                .col_expr(
+                    suggestion::Column::Status,
+                    Expr::value(SuggestionStatus::Resolved),
+                )
+                .filter(suggestion::Column::Id.is_in(gone))
+                .exec(&txn)
+                .await?;
+        }
+        let open = suggestion::Entity::find()
+            .filter(suggestion::Column::AgentId.eq(agent_id.to_owned()))
+            .filter(suggestion::Column::Status.eq(SuggestionStatus::Open))
+            .count(&txn)
+            .await?;
+        txn.commit().await?;
+        tracing::info!(%agent_id, findings = findings.len(), open, "agent suggestions updated");
+        Ok(open)
+    }
+
+    /// Accepts a fixable suggestion: records a request whose one step applies the fix, approved
+    /// by `approver`, and dispatches it.
+    pub async fn accept_suggestion(
+        &self,
+        suggestion_id: &str,
+        approver: &str,
+    ) -> Result<(suggestion::Model, request::Model, PlanWithSteps)> {
+        let suggestion_id = suggestion_id.trim();
+        if suggestion_id.is_empty() {
+            return Err(OrchestratorError::InvalidArgument(
+                "suggestion_id is required: take one from ListSuggestions".into(),
+            ));
+        }
+        let txn = self.db().begin().await?;
+        let mut fx = Effects::default();
+        let found = find_suggestion(&txn, suggestion_id).await?;
+        crate::suggestions::check_acceptable(&found)?;
+        let text = format!(
+            "Apply the ansible-lint fix for {} in {}",
+            found.rule, found.path
+        );
+        let origin = RequestOrigin {
+            suggestion_id: Some(found.suggestion_id.clone()),
+            ..RequestOrigin::default()
+        };
+        let mut request = insert_request(&txn, &mut fx, &text, origin).await?;
+        // Conditional, so of two concurrent acceptances only one takes the suggestion.
+        let taken = suggestion::Entity::update_many()
+            .col_expr(
+                suggestion::Column::Status,
+                Expr::value(SuggestionStatus::Accepted),
+            )
+            .col_expr(suggestion::Column::RequestId, Expr::value(Some(request.id)))
+            .col_expr(
+                suggestion::Column::Error,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(suggestion::Column::Id.eq(found.id))
+            .filter(suggestion::Column::Status.eq(found.status))
+            .exec(&txn)
+            .await?;
+        if taken.rows_affected == 0 {
+            return Err(OrchestratorError::FailedPrecondition(format!(
+                "suggestion {suggestion_id} changed while it was being accepted; look at it again \
+                 with GetSuggestion"
+            )));
+        }
+        let draft = crate::suggestions::fix_plan(&text, &found);
+        let plan = insert_plan(&txn, &mut fx, &mut request, &draft, "", SUGGESTION_PLANNER).await?;
+        let comment = format!("accepted suggestion {}", found.suggestion_id);
+        let plan =
+            approve_revision(&txn, &mut fx, &mut request, plan.plan, approver, &comment).await?;
+        let accepted = find_suggestion(&txn, suggestion_id).await?;
+        self.commit(txn, fx).await?;
+        let plan = with_steps(self.db(), plan).await?;
+        Ok((accepted, request, plan))
+    }
+
+    // ----- re-runs -----
+
+    /// Runs the failed request `request_id` again on the hosts that failed: a new request whose
+    /// approved plan is the failed step and the steps after it that never ran, limited to those
+    /// hosts, dispatched at once. Returns it with the hosts.
+    pub async fn rerun_failed_hosts(
+        &self,
+        request_id: &str,
+        approver: &str,
+    ) -> Result<(request::Model, PlanWithSteps, Vec<String>)> {
+        let id = parse_id("request_id", request_id)?;
+        let txn = self.db().begin().await?;
+        let mut fx = Effects::default();
+        let original = lock_request(&txn, id).await?;
+        if original.status != RequestStatus::Failed {
+            return Err(OrchestratorError::FailedPrecondition(format!(
+                "request {id} is {}, not failed; only a failed request can be re-run on its \
+                 failed hosts",
+                convert::request_status_word(original.status)
+            )));
+        }
+        let steps = with_steps(&txn, current_plan(&txn, &original).await?)
+            .await?
+            .steps;
+        let failed = steps
+            .iter()
+            .find(|step| step.status == StepStatus::Failed)
+            .ok_or_else(|| {
+                OrchestratorError::FailedPrecondition(format!(
+                    "request {id} failed without a failed step ({}); submit it again",
+                    original.status_reason
+                ))
+            })?;
+        if failed.action != StepAction::RunPlaybook {
+            return Err(OrchestratorError::FailedPrecondition(format!(
+                "step {} ({}) of request {id} does not run a playbook, so it has no hosts to \
+                 re-run; submit the request again",
+                failed.position, failed.title
+            )));
+        }
+        let hosts = match failed.result.as_deref() {
+            Some(bytes) => failed_hosts(
+                &pb::WorkResult::decode(bytes)
+                    .map_err(|error| OrchestratorError::corrupt("work result", error))?,
+            ),
+            None => Vec::new(),
+        };
+        if hosts.is_empty() {
+            return Err(OrchestratorError::FailedPrecondition(format!(
+                "step {} ({}) of request {id} failed before any host ran a task ({}); no host \
+                 failed, so there is nothing to re-run on: fix the cause (for example the \
+                 inventory) and submit the request again",
+                failed.position,
+                failed.title,
+                failed.error.as_deref().unwrap_or("no error reported")
+            )));
+        }
+        let run_options = RunOptions {
+            limit: hosts.join(","),
+            ..convert::stored_run_options(&original.run_options)?
+        };
+        let rerun: Vec<&step::Model> = steps
+            .iter()
+            .filter(|step| step.position >= failed.position && step.status != StepStatus::Succeeded)
+            .collect();
+        let draft = rerun_plan(&original, &rerun, &hosts)?.with_run_options(&run_options);
+        let text = format!("Re-run on the failed hosts: {}", original.text);
+        let origin = RequestOrigin {
+            run_options,
+            rerun_of: Some(original.id),
+            ..RequestOrigin::default()
+        };
+        let mut request = insert_request(&txn, &mut fx, &text, origin).await?;
+        let plan = insert_plan(&txn, &mut fx, &mut request, &draft, "", RERUN_PLANNER).await?;
+        let comment = format!("re-run of request {id} on the failed hosts");
+        let plan =
+            approve_revision(&txn, &mut fx, &mut request, plan.plan, approver, &comment).await?;
+        self.commit(txn, fx).await?;
+        let plan = with_steps(self.db(), plan).await?;
+        Ok((request, plan, hosts))
+    }
+
     /// The bus message for a queued step, or `None` when the step is not queued any more.
     pub(crate) async fn work_item(
         &self,
@@ -920,14 +1151,7 @@ impl Orchestrator {
             agent_kind: convert::agent_kind(step.agent_kind) as i32,
             plan_content_hash: plan.content_hash.clone(),
             timeout: None,
-            action: Some(pb::work_item::Action::PlaybookRun(pb::PlaybookRun {
-                playbook: step.playbook.clone(),
-                extra_vars: Some(convert::json_object_to_struct(&step.extra_vars)?),
-                limit: String::new(),
-                tags: Vec::new(),
-                check_mode: false,
-                diff: false,
-            })),
+            action: Some(self.work_action(&step).await?),
         };
         let envelope = Envelope {
             correlation_id: step.request_id.to_string(),
@@ -939,6 +1163,166 @@ impl Orchestrator {
 }
 
 // ----- transaction building blocks -----
+
+/// Refuses run options ansible-playbook would misread, or that could smuggle more than a host
+/// pattern and tag names onto its command line; returns them trimmed.
+pub(crate) fn validate_run_options(options: Option<&pb::RunOptions>) -> Result<RunOptions> {
+    let Some(options) = options else {
+        return Ok(RunOptions::default());
+    };
+    let limit = options.limit.trim();
+    check_length("run_options.limit", limit, MAX_LIMIT_PATTERN)?;
+    if let Some(bad) = limit
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || ";|&$`<>\\\"'(){}".contains(*c))
+    {
+        return Err(OrchestratorError::InvalidArgument(format!(
+            "run_options.limit \"{limit}\" contains {bad:?}: use an Ansible host pattern such as \
+             \"web:!nas\" or \"host1,host2\", without spaces or shell characters"
+        )));
+    }
+    if options.tags.len() > MAX_TAGS {
+        return Err(OrchestratorError::InvalidArgument(format!(
+            "run_options.tags names {} tags; the limit is {MAX_TAGS}",
+            options.tags.len()
+        )));
+    }
+    let mut tags = Vec::with_capacity(options.tags.len());
+    for tag in &options.tags {
+        let tag = tag.trim();
+        let valid = !tag.is_empty()
+            && tag.len() <= 128
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if !valid {
+            return Err(OrchestratorError::InvalidArgument(format!(
+                "run_options.tags has \"{tag}\": a tag is 1 to 128 letters, digits, '_', '.' or '-'"
+            )));
+        }
+        if !tags.iter().any(|seen| seen == tag) {
+            tags.push(tag.to_owned());
+        }
+    }
+    Ok(RunOptions {
+        limit: limit.to_owned(),
+        tags,
+        check_mode: options.check_mode,
+        diff: options.diff,
+    })
+}
+
+/// The size of a page a caller asked for: `default` for 0, at most `max`.
+pub(crate) fn page_size_within(page_size: i32, default: u64, max: u64) -> Result<u64> {
+    match u64::try_from(page_size) {
+        Ok(0) => Ok(default),
+        Ok(size) => Ok(size.min(max)),
+        Err(_) => Err(OrchestratorError::InvalidArgument(format!(
+            "page_size must not be negative, got {page_size}"
+        ))),
+    }
+}
+
+/// The row id a page token names (the last row of the previous page); `None` for the first
+/// page.
+pub(crate) fn page_cursor(page_token: &str) -> Result<Option<Uuid>> {
+    if page_token.is_empty() {
+        return Ok(None);
+    }
+    Uuid::parse_str(page_token).map(Some).map_err(|_| {
+        OrchestratorError::InvalidArgument(format!(
+            "page_token \"{page_token}\" is not one this server issued; pass the next_page_token of a previous response"
+        ))
+    })
+}
+
+/// Splits `rows`, read with a limit of `size + 1`, into the page and the next page's token.
+pub(crate) fn split_page<T>(
+    mut rows: Vec<T>,
+    size: u64,
+    id: impl Fn(&T) -> Uuid,
+) -> (Vec<T>, String) {
+    if rows.len() as u64 <= size {
+        return (rows, String::new());
+    }
+    rows.truncate(size as usize);
+    let next = rows
+        .last()
+        .map(|row| id(row).to_string())
+        .unwrap_or_default();
+    (rows, next)
+}
+
+/// What a new request row records besides its text.
+#[derive(Debug, Default)]
+struct RequestOrigin {
+    run_options: RunOptions,
+    rerun_of: Option<Uuid>,
+    suggestion_id: Option<String>,
+}
+
+/// Records a new request, awaiting its first plan, and the event that says it was submitted.
+async fn insert_request(
+    txn: &DatabaseTransaction,
+    fx: &mut Effects,
+    text: &str,
+    origin: RequestOrigin,
+) -> Result<request::Model> {
+    let now = chrono::Utc::now();
+    let mut request = request::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        text: Set(text.to_owned()),
+        status: Set(RequestStatus::AwaitingApproval),
+        status_reason: Set(String::new()),
+        current_plan_revision: Set(0),
+        last_event_sequence: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        finished_at: Set(None),
+        cancel_requested_at: Set(None),
+        run_options: Set(convert::run_options_json(&origin.run_options)),
+        rerun_of_request_id: Set(origin.rerun_of),
+        suggestion_id: Set(origin.suggestion_id),
+    }
+    .insert(txn)
+    .await?;
+    emit(
+        txn,
+        fx,
+        &mut request,
+        NewEvent::new(Kind::RequestSubmitted, format!("request submitted: {text}")),
+    )
+    .await?;
+    Ok(request)
+}
+
+/// Records the approval of `plan` by `approver`, starts the request and queues its first steps.
+async fn approve_revision(
+    txn: &DatabaseTransaction,
+    fx: &mut Effects,
+    request: &mut request::Model,
+    plan: plan::Model,
+    approver: &str,
+    comment: &str,
+) -> Result<plan::Model> {
+    decide(txn, &plan, ApprovalDecision::Approved, approver, comment).await?;
+    let plan = set_plan_status(txn, plan, PlanStatus::Approved).await?;
+    request.status = RequestStatus::Running;
+    *request = save_request(txn, request.clone()).await?;
+    let who = display_name(approver);
+    emit(
+        txn,
+        fx,
+        request,
+        NewEvent::new(
+            Kind::PlanApproved,
+            format!("plan revision {} approved by {who}", plan.revision),
+        ),
+    )
+    .await?;
+    advance(txn, fx, request).await?;
+    Ok(plan)
+}
 
 fn parse_id(field: &str, value: &str) -> Result<Uuid> {
     if value.trim().is_empty() {
@@ -1055,6 +1439,120 @@ async fn replace_catalog(
     Ok(())
 }
 
+/// The agent `agent_id` if its current process is `instance_id`.
+async fn find_agent_process(
+    db: &impl ConnectionTrait,
+    agent_id: &str,
+    instance_id: &str,
+) -> Result<agent::Model> {
+    agent::Entity::find_by_id(agent_id.to_owned())
+        .one(db)
+        .await?
+        .filter(|agent| agent.instance_id == instance_id)
+        .ok_or_else(|| OrchestratorError::UnknownAgent {
+            agent_id: agent_id.to_owned(),
+            instance_id: instance_id.to_owned(),
+        })
+}
+
+pub(crate) async fn find_suggestion(
+    db: &impl ConnectionTrait,
+    suggestion_id: &str,
+) -> Result<suggestion::Model> {
+    suggestion::Entity::find()
+        .filter(suggestion::Column::SuggestionId.eq(suggestion_id.to_owned()))
+        .one(db)
+        .await?
+        .ok_or_else(|| OrchestratorError::not_found("suggestion", suggestion_id))
+}
+
+/// The agent a step must run on, if any: a suggestion's fix belongs to the agent whose
+/// repository was linted, since another agent's checkout may differ or not exist.
+async fn required_agent(db: &impl ConnectionTrait, step: &step::Model) -> Result<Option<String>> {
+    match (&step.action, &step.suggestion_id) {
+        (StepAction::ApplySuggestion, Some(suggestion_id)) => {
+            Ok(Some(find_suggestion(db, suggestion_id).await?.agent_id))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Hosts that failed or were unreachable in `result`, sorted and each once.
+fn failed_hosts(result: &pb::WorkResult) -> Vec<String> {
+    let hosts: std::collections::BTreeSet<&str> = result
+        .host_stats
+        .iter()
+        .filter(|stats| stats.failed > 0 || stats.unreachable > 0)
+        .map(|stats| stats.host.as_str())
+        .chain(result.failed_tasks.iter().map(|task| task.host.as_str()))
+        .filter(|host| !host.trim().is_empty())
+        .collect();
+    hosts.into_iter().map(str::to_owned).collect()
+}
+
+/// The plan of a re-run: `steps` of `original` (the failed one first), renumbered from 1 with
+/// their dependencies on each other kept and those on steps that already succeeded dropped.
+fn rerun_plan(
+    original: &request::Model,
+    steps: &[&step::Model],
+    hosts: &[String],
+) -> Result<PlanDraft> {
+    let new_position = |old: i32| {
+        steps
+            .iter()
+            .position(|step| step.position == old)
+            .map(|index| index as i32 + 1)
+    };
+    let mut drafts = Vec::with_capacity(steps.len());
+    for (index, step) in steps.iter().enumerate() {
+        let extra_vars = match &step.extra_vars {
+            serde_json::Value::Object(vars) => vars.clone(),
+            _ => serde_json::Map::new(),
+        };
+        drafts.push(StepDraft {
+            position: index as i32 + 1,
+            title: step.title.clone(),
+            rationale: format!(
+                "step {} of request {} failed on {}: {}",
+                step.position,
+                original.id,
+                hosts.join(", "),
+                step.rationale
+            ),
+            playbook: (!step.playbook.is_empty()).then(|| step.playbook.clone()),
+            depends_on: convert::depends_on(step)?
+                .into_iter()
+                .filter_map(new_position)
+                .collect(),
+            risk: step.risk,
+            estimated_seconds: step.estimated_seconds,
+            extra_vars,
+            action: step.action,
+            run_options: convert::stored_run_options(&step.run_options)?,
+            suggestion_id: step.suggestion_id.clone(),
+            template: step
+                .template
+                .as_ref()
+                .map(convert::stored_template)
+                .transpose()?,
+        });
+    }
+    let titles: Vec<String> = drafts
+        .iter()
+        .map(|step| format!("{}. {}", step.position, step.title))
+        .collect();
+    Ok(PlanDraft {
+        summary: format!(
+            "Re-run {} step(s) of request {} on the hosts that failed ({}): {}.",
+            drafts.len(),
+            original.id,
+            hosts.join(", "),
+            titles.join("; ")
+        ),
+        steps: drafts,
+    })
+}
+
 async fn find_request(db: &impl ConnectionTrait, id: Uuid) -> Result<request::Model> {
     request::Entity::find_by_id(id)
         .one(db)
@@ -1145,6 +1643,7 @@ async fn insert_plan(
     request: &mut request::Model,
     draft: &PlanDraft,
     feedback: &str,
+    planner_name: &str,
 ) -> Result<PlanWithSteps> {
     let revision = request.current_plan_revision + 1;
     let plan = plan::ActiveModel {
@@ -1155,7 +1654,7 @@ async fn insert_plan(
         summary: Set(draft.summary.clone()),
         content_hash: Set(draft.content_hash()),
         feedback: Set(feedback.to_owned()),
-        planner: Set(planner::CATALOG_PLANNER.to_owned()),
+        planner: Set(planner_name.to_owned()),
         created_at: Set(chrono::Utc::now()),
     }
     .insert(txn)
@@ -1172,7 +1671,7 @@ async fn insert_plan(
                 rationale: Set(draft_step.rationale.clone()),
                 agent_kind: Set(AgentKind::Infra),
                 playbook: Set(draft_step.playbook.clone().unwrap_or_default()),
-                custom_playbook_needed: Set(draft_step.playbook.is_none()),
+                custom_playbook_needed: Set(draft_step.needs_custom_playbook()),
                 depends_on: Set(serde_json::json!(draft_step.depends_on)),
                 risk: Set(draft_step.risk),
                 estimated_seconds: Set(draft_step.estimated_seconds),
@@ -1188,6 +1687,13 @@ async fn insert_plan(
                 exit_code: Set(None),
                 error: Set(None),
                 result: Set(None),
+                action: Set(draft_step.action),
+                run_options: Set(convert::run_options_json(&draft_step.run_options)),
+                suggestion_id: Set(draft_step.suggestion_id.clone()),
+                template: Set(draft_step
+                    .template
+                    .as_ref()
+                    .map(|template| serde_json::json!(template))),
             }
             .insert(txn)
             .await?,
@@ -1346,6 +1852,12 @@ async fn close_steps(
         .await?;
     for step in open {
         let (id, position, title) = (step.id, step.position, step.title.clone());
+        settle_suggestion(
+            txn,
+            &step,
+            FixOutcome::Failed(format!("the fix never ran: {why}")),
+        )
+        .await?;
         let mut active: step::ActiveModel = step.into();
         active.status = Set(status);
         active.finished_at = Set(Some(chrono::Utc::now()));
@@ -1415,6 +1927,18 @@ async fn finish_step(
     };
     let (id, position, title) = (step.id, step.position, step.title.clone());
     let error = (!result.error.is_empty()).then(|| result.error.clone());
+    let fix = match (&result.commit, status) {
+        (Some(commit), StepStatus::Succeeded) => FixOutcome::Applied(commit),
+        (None, StepStatus::Succeeded) => {
+            FixOutcome::Failed("the agent reported success but no commit".to_owned())
+        }
+        _ => FixOutcome::Failed(
+            error
+                .clone()
+                .unwrap_or_else(|| format!("the step {verb} without an error message")),
+        ),
+    };
+    settle_suggestion(txn, &step, fix).await?;
     let mut active: step::ActiveModel = step.into();
     active.status = Set(status);
     active.finished_at = Set(Some(chrono::Utc::now()));
@@ -1429,6 +1953,53 @@ async fn finish_step(
     let mut event = NewEvent::new(kind, message).step(id);
     event.result = Some(result);
     emit(txn, fx, request, event).await
+}
+
+/// How the attempt to apply a suggestion's fix ended.
+enum FixOutcome<'a> {
+    Applied(&'a pb::RepositoryCommit),
+    Failed(String),
+}
+
+/// Records on its suggestion how an apply-suggestion step ended: applied with the commit, or
+/// failed with why (it can be accepted again). Other steps, and suggestions that another
+/// request has taken over since, are left alone.
+async fn settle_suggestion(
+    txn: &DatabaseTransaction,
+    step: &step::Model,
+    outcome: FixOutcome<'_>,
+) -> Result<()> {
+    let (StepAction::ApplySuggestion, Some(suggestion_id)) = (step.action, &step.suggestion_id)
+    else {
+        return Ok(());
+    };
+    let mut update = suggestion::Entity::update_many()
+        .filter(suggestion::Column::SuggestionId.eq(suggestion_id.clone()))
+        .filter(suggestion::Column::RequestId.eq(step.request_id))
+        .filter(suggestion::Column::Status.eq(SuggestionStatus::Accepted));
+    update = match outcome {
+        FixOutcome::Applied(commit) => update
+            .col_expr(
+                suggestion::Column::Status,
+                Expr::value(SuggestionStatus::Applied),
+            )
+            .col_expr(
+                suggestion::Column::Commit,
+                Expr::value(convert::commit_json(commit)),
+            )
+            .col_expr(
+                suggestion::Column::Error,
+                Expr::value(Option::<String>::None),
+            ),
+        FixOutcome::Failed(error) => update
+            .col_expr(
+                suggestion::Column::Status,
+                Expr::value(SuggestionStatus::Failed),
+            )
+            .col_expr(suggestion::Column::Error, Expr::value(Some(error))),
+    };
+    update.exec(txn).await?;
+    Ok(())
 }
 
 /// Fails a running step whose agent process is gone.

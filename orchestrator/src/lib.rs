@@ -5,6 +5,7 @@
 //! - [`planner`] turns a request's text into steps from the agents' catalogs, using
 //!   [`mapping`], which ranks catalog playbooks for a task with a confidence and reasons;
 //! - [`catalog`] answers questions about the catalog (list, get, match, issues);
+//! - [`suggestions`] checks, lists and explains the ansible-lint findings agents report;
 //! - [`events`] records each request's history and streams it to watchers;
 //! - `dispatch`, `status` and `reaper` are the background tasks that publish work, consume
 //!   agents' reports and notice agents that went silent;
@@ -26,6 +27,7 @@ pub mod planner;
 mod reaper;
 pub mod server;
 mod status;
+pub mod suggestions;
 
 pub use engine::{Orchestrator, OrchestratorConfig};
 pub use error::{OrchestratorError, Result};

@@ -4,12 +4,17 @@
 //! config" is two), ranks the catalog for each clause with [`mapping`](crate::mapping), and makes
 //! one step per clause from the best match when it reaches the confidence threshold. A clause
 //! below it becomes a step that needs a custom playbook, which keeps the plan from being approved
-//! until someone writes one. Steps run in the order the request names them.
+//! until someone writes one; its rationale ends with the request that has Chiffon write it.
+//! Steps run in the order the request names them.
+//!
+//! A request for a template ("generate a template for deploying Grafana", "scaffold a role for
+//! X") is not matched against the catalog: it becomes one step that writes the playbook and role.
 
 use crate::mapping::{self, MatchOutcome, Matcher};
+use chiffon_entity::StepAction;
 use chiffon_entity::step::RiskLevel;
 use chiffon_proto::v1::Playbook;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 /// Name recorded as the planner of plans made here.
@@ -19,6 +24,41 @@ pub const CATALOG_PLANNER: &str = "catalog";
 const CANDIDATES_PER_CLAUSE: usize = 2;
 /// Default estimate for a playbook run, until runs are measured.
 const DEFAULT_ESTIMATE_SECONDS: i64 = 60;
+/// Estimate for writing, checking and committing a scaffold or a fix.
+pub(crate) const REPOSITORY_CHANGE_SECONDS: i64 = 30;
+/// The request that has Chiffon write a playbook for a service, before the service's name.
+pub const TEMPLATE_REQUEST_PREFIX: &str = "generate a template for deploying";
+
+/// How the playbooks of a request run: the ansible-playbook options a person sets. Stored as a
+/// JSON object on requests and steps, and part of a plan's content hash.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunOptions {
+    /// Host pattern restricting every run (`--limit`); empty for no limit.
+    pub limit: String,
+    /// Only tasks with these tags (`--tags`); empty for all.
+    pub tags: Vec<String>,
+    /// Dry run (`--check`).
+    pub check_mode: bool,
+    /// Show differences (`--diff`).
+    pub diff: bool,
+}
+
+/// The scaffold a template step writes. Stored as a JSON object on the step.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TemplateSpec {
+    /// The service as the person named it, e.g. "Grafana".
+    pub service: String,
+    /// A docker compose stack (true) or a system service (false).
+    pub containerised: bool,
+    /// Container image; empty for one named after the service.
+    pub image: String,
+    /// Port the service listens on; 0 for none.
+    pub port: u32,
+    /// Host pattern of the play; empty for the inventory group named after the service.
+    pub hosts: String,
+}
 
 /// A plan before it is stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -49,6 +89,39 @@ pub struct StepDraft {
     pub estimated_seconds: i64,
     /// Extra variables for the playbook.
     pub extra_vars: serde_json::Map<String, serde_json::Value>,
+    /// What the step does.
+    pub action: StepAction,
+    /// ansible-playbook options of a playbook run; default for other actions.
+    pub run_options: RunOptions,
+    /// The suggestion an apply step fixes.
+    pub suggestion_id: Option<String>,
+    /// The scaffold a template step writes.
+    pub template: Option<TemplateSpec>,
+}
+
+impl StepDraft {
+    /// A step that runs `playbook` (or, with `None`, one that must be written first).
+    fn run_playbook(position: i32, title: String, rationale: String) -> Self {
+        Self {
+            position,
+            title,
+            rationale,
+            playbook: None,
+            depends_on: Vec::new(),
+            risk: RiskLevel::High,
+            estimated_seconds: 0,
+            extra_vars: serde_json::Map::new(),
+            action: StepAction::RunPlaybook,
+            run_options: RunOptions::default(),
+            suggestion_id: None,
+            template: None,
+        }
+    }
+
+    /// True when the step runs a playbook the catalog does not have yet.
+    pub fn needs_custom_playbook(&self) -> bool {
+        self.action == StepAction::RunPlaybook && self.playbook.is_none()
+    }
 }
 
 fn serialize_risk<S: serde::Serializer>(
@@ -73,7 +146,17 @@ impl PlanDraft {
 
     /// True when some step has no playbook yet.
     pub fn needs_custom_playbook(&self) -> bool {
-        self.steps.iter().any(|step| step.playbook.is_none())
+        self.steps.iter().any(StepDraft::needs_custom_playbook)
+    }
+
+    /// Gives every playbook step `options`; the other actions take none.
+    pub fn with_run_options(mut self, options: &RunOptions) -> Self {
+        for step in &mut self.steps {
+            if step.action == StepAction::RunPlaybook {
+                step.run_options = options.clone();
+            }
+        }
+        self
     }
 }
 
@@ -91,6 +174,9 @@ pub fn plan_with_threshold(
     catalog: &[Playbook],
     threshold: f64,
 ) -> PlanDraft {
+    if let Some(template) = template_request(text, feedback) {
+        return template_plan(text, template);
+    }
     let matcher = Matcher::new(catalog);
     let mut steps: Vec<StepDraft> = Vec::new();
     // The service the previous clause was about, for the clauses that refer back to it.
@@ -112,32 +198,24 @@ pub fn plan_with_threshold(
                 {
                     continue;
                 }
+                let rationale = format!(
+                    "\"{clause}\" matches {} with confidence {:.2}: {}",
+                    found.playbook.path,
+                    found.confidence,
+                    found.reasons.join("; ")
+                );
                 StepDraft {
-                    position,
-                    title: title_for(&found.playbook),
-                    rationale: format!(
-                        "\"{clause}\" matches {} with confidence {:.2}: {}",
-                        found.playbook.path,
-                        found.confidence,
-                        found.reasons.join("; ")
-                    ),
                     playbook: Some(found.playbook.path.clone()),
-                    depends_on: Vec::new(),
                     risk: risk_of(&found.playbook),
                     estimated_seconds: DEFAULT_ESTIMATE_SECONDS,
-                    extra_vars: serde_json::Map::new(),
+                    ..StepDraft::run_playbook(position, title_for(&found.playbook), rationale)
                 }
             }
-            None => StepDraft {
+            None => StepDraft::run_playbook(
                 position,
-                title: capitalise(&clause),
-                rationale: no_fit_rationale(&clause, &outcome),
-                playbook: None,
-                depends_on: Vec::new(),
-                risk: RiskLevel::High,
-                estimated_seconds: 0,
-                extra_vars: serde_json::Map::new(),
-            },
+                capitalise(&clause),
+                no_fit_rationale(&clause, &outcome),
+            ),
         };
         steps.push(step);
     }
@@ -162,8 +240,219 @@ fn no_fit_rationale(clause: &str, outcome: &MatchOutcome) -> String {
         None => String::new(),
     };
     format!(
-        "no playbook in the catalog fits \"{clause}\"{closest}; write one, then revise the plan"
+        "no playbook in the catalog fits \"{clause}\"{closest}; write one and revise the plan, \
+         or have Chiffon write one with the request: {TEMPLATE_REQUEST_PREFIX} {}",
+        subject_of(clause)
     )
+}
+
+/// What a clause names, without the verb that says what to do with it: "Install a Minecraft
+/// server" names "a Minecraft server".
+fn subject_of(clause: &str) -> &str {
+    const VERBS: [&str; 14] = [
+        "deploy",
+        "install",
+        "set up",
+        "setup",
+        "run",
+        "start",
+        "launch",
+        "host",
+        "spin up",
+        "bring up",
+        "add",
+        "create",
+        "configure",
+        "provision",
+    ];
+    let clause = clause.trim();
+    for verb in VERBS {
+        let Some(head) = clause.get(..verb.len()) else {
+            continue;
+        };
+        let rest = &clause[verb.len()..];
+        if head.eq_ignore_ascii_case(verb) && rest.starts_with(' ') && !rest.trim().is_empty() {
+            return rest.trim();
+        }
+    }
+    clause
+}
+
+/// The one-step plan that writes the scaffold `template` describes.
+fn template_plan(text: &str, template: TemplateSpec) -> PlanDraft {
+    let branch = format!(
+        "chiffon/template-{}",
+        template
+            .service
+            .to_lowercase()
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join("-")
+    );
+    let mut how = vec![if template.containerised {
+        "as a docker compose stack".to_owned()
+    } else {
+        "as a system service".to_owned()
+    }];
+    if !template.image.is_empty() {
+        how.push(format!("image {}", template.image));
+    }
+    if template.port != 0 {
+        how.push(format!("port {}", template.port));
+    }
+    if !template.hosts.is_empty() {
+        how.push(format!("hosts {}", template.hosts));
+    }
+    let step = StepDraft {
+        position: 1,
+        title: format!("Generate a template for deploying {}", template.service),
+        rationale: format!(
+            "\"{text}\" asks for a new playbook: the agent writes a playbook and role for {} ({}), \
+             checks them with ansible-playbook --syntax-check and ansible-lint, and commits them \
+             on the branch {branch}; nothing runs on any host",
+            template.service,
+            how.join(", ")
+        ),
+        playbook: None,
+        depends_on: Vec::new(),
+        risk: RiskLevel::Low,
+        estimated_seconds: REPOSITORY_CHANGE_SECONDS,
+        extra_vars: serde_json::Map::new(),
+        action: StepAction::GenerateTemplate,
+        run_options: RunOptions::default(),
+        suggestion_id: None,
+        template: Some(template),
+    };
+    PlanDraft {
+        summary: format!(
+            "For \"{text}\", run one step: {} (a new branch {branch} of the infrastructure \
+             repository; review and merge it yourself).",
+            step.title
+        ),
+        steps: vec![step],
+    }
+}
+
+/// The scaffold `text` asks for, when it asks for one ("generate a template for deploying
+/// Grafana", "create a playbook for X", "scaffold a role for X", "write a template to deploy
+/// X"); `feedback` may change how it runs (port, image, system service) but not the service.
+pub fn template_request(text: &str, feedback: &str) -> Option<TemplateSpec> {
+    const VERBS: [&str; 6] = ["generate", "create", "write", "scaffold", "make", "build"];
+    const ARTICLES: [&str; 4] = ["a", "an", "the", "new"];
+    const NOUNS: [&str; 5] = ["template", "playbook", "role", "scaffold", "scaffolding"];
+    const LEADS: [&str; 9] = [
+        "for",
+        "to",
+        "that",
+        "deploying",
+        "deploy",
+        "deploys",
+        "installing",
+        "install",
+        "running",
+    ];
+    // Words after the service that start how it runs, not its name.
+    const STOPS: [&str; 11] = [
+        "on",
+        "with",
+        "using",
+        "as",
+        "without",
+        "via",
+        "image",
+        "port",
+        "in",
+        "listening",
+        "at",
+    ];
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let bare = |word: &str| {
+        word.trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase()
+    };
+    let start = words
+        .iter()
+        .position(|word| VERBS.contains(&bare(word).as_str()))?;
+    let mut at = start + 1;
+    while at < words.len() && ARTICLES.contains(&bare(words[at]).as_str()) {
+        at += 1;
+    }
+    if !NOUNS.contains(&bare(words.get(at)?).as_str()) {
+        return None;
+    }
+    at += 1;
+    // "and role", "and a role" after the noun.
+    while at < words.len()
+        && (matches!(bare(words[at]).as_str(), "and" | "role" | "roles")
+            || ARTICLES.contains(&bare(words[at]).as_str()))
+    {
+        at += 1;
+    }
+    let lead_start = at;
+    while at < words.len() && LEADS.contains(&bare(words[at]).as_str()) {
+        at += 1;
+    }
+    if at == lead_start {
+        return None;
+    }
+    while at < words.len() && ARTICLES.contains(&bare(words[at]).as_str()) {
+        at += 1;
+    }
+    let mut service = Vec::new();
+    for word in &words[at..] {
+        if STOPS.contains(&bare(word).as_str()) {
+            break;
+        }
+        let ends_sentence = word.ends_with([',', ';', '.', ':']);
+        service.push(word.trim_end_matches([',', ';', '.', ':']));
+        if ends_sentence {
+            break;
+        }
+    }
+    let service = service.join(" ");
+    if service
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .is_empty()
+    {
+        return None;
+    }
+    let options = format!("{text} {feedback}");
+    let lower = options.to_lowercase();
+    let option_words: Vec<&str> = options.split_whitespace().collect();
+    let after = |name: &str| {
+        option_words
+            .windows(2)
+            .rev()
+            .find(|pair| bare(pair[0]) == name)
+            .map(|pair| {
+                pair[1]
+                    .trim_end_matches([',', ';', '.', ':', ')'])
+                    .to_owned()
+            })
+    };
+    let hosts = option_words
+        .windows(3)
+        .rev()
+        .find(|triple| {
+            bare(triple[0]) == "on" && matches!(bare(triple[1]).as_str(), "hosts" | "host")
+        })
+        .map(|triple| {
+            triple[2]
+                .trim_end_matches([',', ';', '.', ':', ')'])
+                .to_owned()
+        });
+    Some(TemplateSpec {
+        service,
+        containerised: !["system service", "without docker", "systemd", "no docker"]
+            .iter()
+            .any(|phrase| lower.contains(phrase)),
+        image: after("image").unwrap_or_default(),
+        port: after("port")
+            .and_then(|port| port.parse().ok())
+            .unwrap_or(0),
+        hosts: hosts.unwrap_or_default(),
+    })
 }
 
 fn summary(text: &str, steps: &[StepDraft]) -> String {
@@ -171,7 +460,10 @@ fn summary(text: &str, steps: &[StepDraft]) -> String {
         .iter()
         .map(|step| match &step.playbook {
             Some(path) => format!("{}. {} ({path})", step.position, step.title),
-            None => format!("{}. {} (no playbook yet)", step.position, step.title),
+            None if step.needs_custom_playbook() => {
+                format!("{}. {} (no playbook yet)", step.position, step.title)
+            }
+            None => format!("{}. {}", step.position, step.title),
         })
         .collect();
     let mut summary = match steps.len() {
@@ -182,7 +474,7 @@ fn summary(text: &str, steps: &[StepDraft]) -> String {
             runs.join("; ")
         ),
     };
-    if steps.iter().any(|step| step.playbook.is_none()) {
+    if steps.iter().any(StepDraft::needs_custom_playbook) {
         summary.push_str(
             " Some work has no playbook in the catalog, so this plan cannot be approved as it is.",
         );
@@ -391,6 +683,127 @@ mod tests {
         assert_eq!(first.content_hash(), same.content_hash());
         assert_ne!(first.content_hash(), other.content_hash());
         assert_eq!(first.content_hash().len(), 64);
+    }
+
+    #[test]
+    fn a_template_request_becomes_one_template_step() {
+        let draft = plan("generate a template for deploying Grafana", "", &homelab());
+        assert_eq!(draft.steps.len(), 1);
+        let step = &draft.steps[0];
+        assert_eq!(step.action, StepAction::GenerateTemplate);
+        assert_eq!(step.risk, RiskLevel::Low);
+        assert!(!draft.needs_custom_playbook());
+        assert_eq!(
+            step.template,
+            Some(TemplateSpec {
+                service: "Grafana".into(),
+                containerised: true,
+                ..TemplateSpec::default()
+            })
+        );
+        assert!(
+            step.rationale.contains("chiffon/template-grafana"),
+            "{}",
+            step.rationale
+        );
+    }
+
+    #[test]
+    fn template_requests_come_in_many_words() {
+        let service = |text: &str| template_request(text, "").map(|spec| spec.service);
+        assert_eq!(
+            service("Create a playbook for Home Assistant").as_deref(),
+            Some("Home Assistant")
+        );
+        assert_eq!(
+            service("scaffold a role for uptime kuma.").as_deref(),
+            Some("uptime kuma")
+        );
+        assert_eq!(
+            service("Write a template to deploy Vaultwarden").as_deref(),
+            Some("Vaultwarden")
+        );
+        assert_eq!(
+            service("generate a playbook and role for deploying the Jellyfin server").as_deref(),
+            Some("Jellyfin server")
+        );
+        assert_eq!(service("Deploy Uptime Kuma"), None);
+        assert_eq!(service("create a backup of the NAS"), None);
+        assert_eq!(service("generate a template for"), None);
+    }
+
+    #[test]
+    fn template_options_come_from_the_text_and_the_feedback() {
+        let spec = template_request(
+            "generate a template for deploying Grafana on port 3000 with image grafana/grafana-oss:11.3.0.",
+            "",
+        )
+        .expect("a template request");
+        assert_eq!(spec.service, "Grafana");
+        assert_eq!(spec.port, 3000);
+        assert_eq!(spec.image, "grafana/grafana-oss:11.3.0");
+        assert!(spec.containerised);
+
+        let spec = template_request(
+            "create a playbook for node exporter as a system service",
+            "",
+        )
+        .expect("a template request");
+        assert_eq!(spec.service, "node exporter");
+        assert!(!spec.containerised);
+
+        let spec = template_request(
+            "scaffold a role for Gitea",
+            "use port 8080 and systemd, on hosts git",
+        )
+        .expect("a template request");
+        assert_eq!(
+            (spec.port, spec.containerised, spec.hosts.as_str()),
+            (8080, false, "git")
+        );
+    }
+
+    #[test]
+    fn work_without_a_playbook_names_the_template_request_to_type() {
+        let draft = plan("Install a Minecraft server", "", &homelab());
+        assert!(
+            draft.steps[0]
+                .rationale
+                .ends_with("generate a template for deploying a Minecraft server"),
+            "{}",
+            draft.steps[0].rationale
+        );
+        let suggested = draft.steps[0]
+            .rationale
+            .rsplit_once("request: ")
+            .map(|(_, request)| request)
+            .expect("a request to type");
+        let followed = plan(suggested, "", &homelab());
+        assert_eq!(followed.steps[0].action, StepAction::GenerateTemplate);
+        assert_eq!(
+            followed.steps[0]
+                .template
+                .as_ref()
+                .map(|spec| spec.service.as_str()),
+            Some("Minecraft server")
+        );
+    }
+
+    #[test]
+    fn run_options_go_to_playbook_steps_and_into_the_hash() {
+        let options = RunOptions {
+            limit: "nas".into(),
+            tags: vec!["backup".into()],
+            check_mode: true,
+            diff: false,
+        };
+        let plain = plan("Back up the NAS", "", &homelab());
+        let limited = plain.clone().with_run_options(&options);
+        assert_eq!(limited.steps[0].run_options, options);
+        assert_ne!(plain.content_hash(), limited.content_hash());
+        let template =
+            plan("generate a template for deploying Grafana", "", &[]).with_run_options(&options);
+        assert_eq!(template.steps[0].run_options, RunOptions::default());
     }
 
     #[test]

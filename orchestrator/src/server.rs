@@ -1,12 +1,13 @@
-//! The orchestrator's one gRPC port: the orchestrator, agent and catalog APIs plus gRPC health and
+//! The orchestrator's one gRPC port: the orchestrator, agent, catalog and suggestion APIs plus gRPC health and
 //! reflection (v1 for grpcurl, v1alpha for older clients such as Python's), reachable over
 //! HTTP/2 and, through gRPC-web, over HTTP/1.1 from browsers.
 
 use crate::engine::Orchestrator;
-use crate::grpc::{AgentApi, CatalogApi, OrchestratorApi};
+use crate::grpc::{AgentApi, CatalogApi, OrchestratorApi, SuggestionApi};
 use chiffon_proto::v1::agent_service_server::AgentServiceServer;
 use chiffon_proto::v1::catalog_service_server::CatalogServiceServer;
 use chiffon_proto::v1::orchestrator_service_server::OrchestratorServiceServer;
+use chiffon_proto::v1::suggestion_service_server::SuggestionServiceServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -36,6 +37,9 @@ pub async fn serve(
     health
         .set_serving::<CatalogServiceServer<CatalogApi>>()
         .await;
+    health
+        .set_serving::<SuggestionServiceServer<SuggestionApi>>()
+        .await;
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(chiffon_proto::FILE_DESCRIPTOR_SET)
@@ -63,7 +67,12 @@ pub async fn serve(
             orchestrator.clone(),
         )))
         .add_service(AgentServiceServer::new(AgentApi::new(orchestrator.clone())))
-        .add_service(CatalogServiceServer::new(CatalogApi::new(orchestrator)))
+        .add_service(CatalogServiceServer::new(CatalogApi::new(
+            orchestrator.clone(),
+        )))
+        .add_service(SuggestionServiceServer::new(SuggestionApi::new(
+            orchestrator,
+        )))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
         .await?;
     Ok(())

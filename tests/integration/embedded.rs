@@ -5,25 +5,6 @@ use crate::support::*;
 use chiffon_proto::v1 as pb;
 use std::process::Command;
 
-fn cli(endpoint: &str, args: &[&str]) -> std::process::Output {
-    let output = chiffon()
-        .args(args)
-        .env("CHIFFON_SERVER", endpoint)
-        .output()
-        .expect("run the chiffon CLI");
-    println!(
-        "$ chiffon {}\n{}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn stdout(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_runs_to_success_in_dev_mode_through_the_cli() {
     let workspace = Workspace::new();
@@ -184,5 +165,79 @@ async fn cancelling_a_running_request_stops_its_playbook() {
     assert!(
         !workspace.homelab_root().join("maintenance-done").exists(),
         "the playbook never finished"
+    );
+}
+
+/// The commits reachable from HEAD of the git repository at `path`, newest first.
+fn commits(path: &std::path::Path) -> Vec<(git2::Oid, String)> {
+    let git = git2::Repository::open(path).expect("the example is a git repository of its own");
+    let mut walk = git.revwalk().expect("revwalk");
+    walk.push_head().expect("HEAD");
+    walk.map(|id| {
+        let id = id.expect("commit id");
+        let commit = git.find_commit(id).expect("commit");
+        let author = commit.author();
+        let summary = format!(
+            "{} <{}>: {}",
+            author.name().unwrap_or_default(),
+            author.email().unwrap_or_default(),
+            commit.message().unwrap_or_default()
+        );
+        (id, summary)
+    })
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_mode_runs_the_example_as_a_git_repository_under_the_data_dir() {
+    let workspace = Workspace::new();
+    let repo = workspace.path().join("data/homelab-infra");
+    let mut dev = workspace.start_dev_on(None, "dev-example");
+    wait_for_infra_agent(&dev.endpoint).await;
+
+    let first = commits(&repo);
+    assert_eq!(
+        first
+            .iter()
+            .map(|(_, summary)| summary.as_str())
+            .collect::<Vec<_>>(),
+        ["Chiffon <chiffon@localhost>: Example homelab infrastructure"]
+    );
+    let git = git2::Repository::open(&repo).expect("open");
+    assert!(
+        git.statuses(None).expect("status").is_empty(),
+        "every file of the example is committed"
+    );
+    assert_eq!(
+        git.workdir()
+            .map(|dir| dir.canonicalize().expect("canonical")),
+        Some(repo.canonicalize().expect("canonical")),
+        "a repository of its own, not a directory of Chiffon's source repository"
+    );
+    assert!(repo.join("playbooks/deploy-uptime-kuma.yml").is_file());
+
+    let mut listed = catalog(&dev.endpoint).await;
+    let playbooks = listed
+        .list_playbooks(pb::ListPlaybooksRequest::default())
+        .await
+        .expect("list playbooks")
+        .into_inner()
+        .playbooks;
+    assert!(
+        playbooks
+            .iter()
+            .any(|playbook| playbook.path == "playbooks/deploy-uptime-kuma.yml"),
+        "the agent runs the copy: {playbooks:?}"
+    );
+    assert!(dev.stop(), "chiffon dev shuts down cleanly");
+
+    // A later start uses the copy as it is, with the user's edits.
+    std::fs::write(repo.join("NOTES.md"), "mine\n").expect("edit the repository");
+    let dev = workspace.start_dev_on(None, "dev-example-again");
+    wait_for_infra_agent(&dev.endpoint).await;
+    assert_eq!(commits(&repo), first);
+    assert_eq!(
+        std::fs::read_to_string(repo.join("NOTES.md")).expect("the edit is kept"),
+        "mine\n"
     );
 }

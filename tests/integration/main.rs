@@ -5,6 +5,10 @@
 mod support;
 
 mod bad_input;
+mod catalog;
 mod distributed;
 mod embedded;
 mod interop;
+mod run_options;
+mod suggestions;
+mod templates;

@@ -5,7 +5,7 @@ use chiffon_proto::v1::agent_service_client::AgentServiceClient;
 use chiffon_proto::v1::orchestrator_service_client::OrchestratorServiceClient;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 use tonic::transport::Channel;
 
@@ -20,6 +20,75 @@ pub const PATIENCE: Duration = Duration::from_secs(240);
 
 pub fn chiffon() -> Command {
     Command::new(env!("CARGO_BIN_EXE_chiffon"))
+}
+
+/// Runs `chiffon ARGS` as a client of `endpoint` and prints what it said, for failing tests.
+pub fn cli(endpoint: &str, args: &[&str]) -> Output {
+    let output = chiffon()
+        .args(args)
+        .env("CHIFFON_SERVER", endpoint)
+        .env("USER", "tester")
+        .output()
+        .expect("run the chiffon CLI");
+    println!(
+        "$ chiffon {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The word after `prefix` on the first line that starts with it, e.g. the id in
+/// "request 0193… submitted".
+pub fn word_after(text: &str, prefix: &str) -> String {
+    text.lines()
+        .find_map(|line| line.strip_prefix(prefix)?.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{text}"))
+        .to_owned()
+}
+
+/// Submits `TEXT [OPTIONS]` with the CLI, approves its plan and follows it to the end; returns
+/// the request id and whether `chiffon watch` reported success.
+pub fn run_request_with_cli(endpoint: &str, request: &[&str]) -> (String, bool) {
+    let mut args = vec!["request"];
+    args.extend_from_slice(request);
+    let submitted = cli(endpoint, &args);
+    assert!(submitted.status.success(), "{}", stderr(&submitted));
+    let request_id = word_after(&stdout(&submitted), "request ");
+    let approved = cli(endpoint, &["approve", &request_id]);
+    assert!(approved.status.success(), "{}", stderr(&approved));
+    let watched = cli(endpoint, &["watch", &request_id]);
+    (request_id, watched.status.success())
+}
+
+/// Every file under `dir` (none when it does not exist).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
 }
 
 pub fn repo_root() -> PathBuf {
@@ -194,27 +263,57 @@ impl Workspace {
         std::fs::write(self.repo().join("playbooks").join(name), content).expect("write playbook");
     }
 
-    /// `chiffon dev` on this workspace.
+    /// Replaces `from` by `to` in a file of the repository copy; `from` must be there.
+    pub fn edit(&self, relative: &str, from: &str, to: &str) {
+        let path = self.repo().join(relative);
+        let text = std::fs::read_to_string(&path).expect("read the file to edit");
+        assert!(text.contains(from), "{relative} has no {from:?}");
+        std::fs::write(&path, text.replacen(from, to, 1)).expect("write the edited file");
+    }
+
+    /// Makes the repository copy a git repository with everything in one commit on `main`, as a
+    /// user's infrastructure repository is; returns the commit.
+    pub fn commit_repo(&self) -> git2::Oid {
+        let mut options = git2::RepositoryInitOptions::new();
+        options.initial_head("main");
+        let git = git2::Repository::init_opts(self.repo(), &options).expect("git init");
+        let mut index = git.index().expect("index");
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .expect("git add");
+        index.write().expect("write index");
+        let tree = git
+            .find_tree(index.write_tree().expect("write tree"))
+            .expect("tree");
+        let me = git2::Signature::now("Tester", "tester@localhost").expect("signature");
+        git.commit(Some("HEAD"), &me, &me, "Homelab", &tree, &[])
+            .expect("commit")
+    }
+
+    /// `chiffon dev` on this workspace's repository copy.
     pub fn start_dev(&self) -> ChiffonProcess {
+        self.start_dev_on(Some(&self.repo()), "dev")
+    }
+
+    /// `chiffon dev` on `repo`, or without `--repo` (the example under the data directory);
+    /// its log is `<name>.log`.
+    pub fn start_dev_on(&self, repo: Option<&Path>, name: &str) -> ChiffonProcess {
         let data = self.path().join("data");
-        let repo = self.repo();
         let var = format!("homelab_root={}", self.homelab_root().display());
-        ChiffonProcess::start(
-            &[
-                "dev",
-                "--listen",
-                "127.0.0.1:0",
-                "--data-dir",
-                data.to_str().expect("utf-8 path"),
-                "--repo",
-                repo.to_str().expect("utf-8 path"),
-                "--var",
-                &var,
-            ],
-            self.path(),
-            "dev",
-            true,
-        )
+        let mut args = vec![
+            "dev".to_owned(),
+            "--listen".to_owned(),
+            "127.0.0.1:0".to_owned(),
+            "--data-dir".to_owned(),
+            data.display().to_string(),
+            "--var".to_owned(),
+            var,
+        ];
+        if let Some(repo) = repo {
+            args.extend(["--repo".to_owned(), repo.display().to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ChiffonProcess::start(&args, self.path(), name, true)
     }
 }
 
@@ -413,4 +512,22 @@ pub async fn wait_for_event(
             return;
         }
     }
+}
+
+pub async fn catalog(
+    endpoint: &str,
+) -> chiffon_proto::v1::catalog_service_client::CatalogServiceClient<Channel> {
+    chiffon_proto::v1::catalog_service_client::CatalogServiceClient::connect(endpoint.to_owned())
+        .await
+        .expect("connect to the orchestrator")
+}
+
+pub async fn suggestions(
+    endpoint: &str,
+) -> chiffon_proto::v1::suggestion_service_client::SuggestionServiceClient<Channel> {
+    chiffon_proto::v1::suggestion_service_client::SuggestionServiceClient::connect(
+        endpoint.to_owned(),
+    )
+    .await
+    .expect("connect to the orchestrator")
 }

@@ -11,6 +11,7 @@
 #   {"event": "task_start", "play": ..., "task": ...}
 #   {"event": "runner", "status": "ok|changed|failed|failed_ignored|skipped|unreachable",
 #    "play": ..., "task": ..., "host": ..., "message": ..., "duration": <seconds>}
+#   (with --diff the message ends with the differences, as Ansible prints them)
 #   {"event": "stats", "hosts": {<host>: {"ok": n, "changed": n, "failures": n,
 #    "unreachable": n, "skipped": n, "rescued": n, "ignored": n}}}
 
@@ -155,16 +156,40 @@ class CallbackModule(CallbackBase):
         started = self._host_started.pop((host, uuid), None) or self._task_started.get(uuid)
         return round(now - started, 3) if started is not None else None
 
+    def _diff(self, data, task):
+        # With --diff, what a task changed (or would change), as Ansible prints it; the
+        # differences of a loop's items are in its results.
+        if not isinstance(data, dict) or _is_hidden(data, task):
+            return ''
+        diffs = []
+        if data.get('diff'):
+            diffs.append(data['diff'])
+        results = data.get('results')
+        if isinstance(results, list):
+            diffs.extend(item['diff'] for item in results
+                         if isinstance(item, dict) and item.get('diff') and not _is_hidden(item, task))
+        texts = []
+        for diff in diffs:
+            try:
+                texts.append(self._get_diff(diff))
+            except Exception:  # a plugin must never break the run
+                pass
+        return '\n'.join(text.strip('\n') for text in texts if text and text.strip())
+
     def _runner(self, status, result):
         host, task, data = _parts(result)
         host_name = _name(host)
+        message = _message(data, task)
+        diff = self._diff(data, task)
+        if diff:
+            message = _truncate(message + '\n' + diff if message else diff)
         event = {
             'event': 'runner',
             'status': status,
             'play': self._play,
             'task': _name(task),
             'host': host_name,
-            'message': _message(data, task),
+            'message': message,
         }
         duration = self._duration(host_name, task)
         if duration is not None:

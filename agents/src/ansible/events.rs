@@ -74,10 +74,17 @@ struct PluginHostStats {
 #[error("unreadable event from the callback plugin: {0}")]
 pub(crate) struct BadEvent(#[from] serde_json::Error);
 
+/// A task that failed on a host, or a host that could not be reached for it.
+#[derive(Debug, Clone)]
+struct Failure {
+    task: FailedTask,
+    unreachable: bool,
+}
+
 /// Accumulates what the outcome of a run needs while events stream past.
 #[derive(Debug, Default)]
 pub(crate) struct EventCollector {
-    failed_tasks: Vec<FailedTask>,
+    failed_tasks: Vec<Failure>,
     /// Failures beyond [`MAX_FAILED_TASKS`], counted but not kept.
     more_failures: usize,
     host_stats: Option<Vec<HostStats>>,
@@ -116,10 +123,13 @@ impl EventCollector {
                     RunnerStatus::Unreachable => TaskEventKind::HostUnreachable,
                 };
                 if matches!(status, RunnerStatus::Failed | RunnerStatus::Unreachable) {
-                    self.record_failure(FailedTask {
-                        host: host.clone(),
-                        task: task.clone(),
-                        message: message.clone(),
+                    self.record_failure(Failure {
+                        task: FailedTask {
+                            host: host.clone(),
+                            task: task.clone(),
+                            message: message.clone(),
+                        },
+                        unreachable: matches!(status, RunnerStatus::Unreachable),
                     });
                 }
                 TaskEvent {
@@ -153,7 +163,7 @@ impl EventCollector {
         Ok(Some(event))
     }
 
-    fn record_failure(&mut self, failure: FailedTask) {
+    fn record_failure(&mut self, failure: Failure) {
         if self.failed_tasks.len() < MAX_FAILED_TASKS {
             self.failed_tasks.push(failure);
         } else {
@@ -172,20 +182,19 @@ impl EventCollector {
     /// once the recap shows the host ended without failures, those are dropped so a successful
     /// run does not list failed tasks.
     pub(crate) fn failed_tasks(&self) -> Vec<FailedTask> {
-        match &self.host_stats {
-            Some(stats) => self
-                .failed_tasks
-                .iter()
-                .filter(|f| {
-                    stats
-                        .iter()
-                        .find(|s| s.host == f.host)
-                        .is_none_or(|s| s.failed > 0 || s.unreachable > 0)
-                })
-                .cloned()
-                .collect(),
-            None => self.failed_tasks.clone(),
-        }
+        self.failures().map(|f| f.task.clone()).collect()
+    }
+
+    /// The failures that count: see [`failed_tasks`](Self::failed_tasks).
+    fn failures(&self) -> impl Iterator<Item = &Failure> {
+        self.failed_tasks.iter().filter(|f| {
+            self.host_stats.as_ref().is_none_or(|stats| {
+                stats
+                    .iter()
+                    .find(|s| s.host == f.task.host)
+                    .is_none_or(|s| s.failed > 0 || s.unreachable > 0)
+            })
+        })
     }
 
     /// One line naming the failed tasks and hosts, e.g.
@@ -194,7 +203,7 @@ impl EventCollector {
     pub(crate) fn failure_summary(&self) -> Option<String> {
         /// Failures spelled out in the summary; the rest are in `failed_tasks`.
         const NAMED: usize = 3;
-        let failed = self.failed_tasks();
+        let failed: Vec<&Failure> = self.failures().collect();
         if failed.is_empty() {
             return None;
         }
@@ -202,10 +211,19 @@ impl EventCollector {
             .iter()
             .take(NAMED)
             .map(|f| {
-                let mut part = format!("task {:?} failed on {}", f.task, f.host);
-                if !f.message.is_empty() {
+                let FailedTask {
+                    host,
+                    task,
+                    message,
+                } = &f.task;
+                let mut part = if f.unreachable {
+                    format!("host {host} could not be reached for task {task:?}")
+                } else {
+                    format!("task {task:?} failed on {host}")
+                };
+                if !message.is_empty() {
                     part.push_str(": ");
-                    part.push_str(&truncate(first_line(&f.message).to_owned(), 300));
+                    part.push_str(&truncate(first_line(message).to_owned(), 300));
                 }
                 part
             })

@@ -9,7 +9,7 @@
 //! process Ansible started, not just the `ansible-playbook` leader.
 
 mod events;
-mod process;
+pub(crate) mod process;
 
 use crate::RunOutcome;
 use chiffon_proto::v1::{PlaybookRun, TaskEvent, WorkStatus};
@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use std::ffi::OsString;
 use std::io;
 use std::path::{Component, Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::{Duration, SystemTime};
 use tokio::io::BufReader;
 use tokio::process::{Child, Command};
@@ -64,6 +64,7 @@ pub struct PlaybookRunner {
     program: PathBuf,
     default_vars: Map<String, Value>,
     cancel_grace: Duration,
+    vault_password_file: Option<PathBuf>,
 }
 
 /// Why a run ended before `ansible-playbook` started. Each message is the `error` of the
@@ -80,6 +81,8 @@ enum StartError {
     PlaybookUnreadable { path: String, source: io::Error },
     #[error("inventory {} does not exist", path.display())]
     InventoryNotFound { path: PathBuf },
+    #[error("the vault password file {} does not exist", path.display())]
+    VaultPasswordFileNotFound { path: PathBuf },
     #[error("the repository {} cannot be used: {source}", path.display())]
     Repository { path: PathBuf, source: io::Error },
     #[error("cannot prepare the run's private files: {0}")]
@@ -129,7 +132,16 @@ impl PlaybookRunner {
             program: default_program(),
             default_vars: Map::new(),
             cancel_grace: DEFAULT_CANCEL_GRACE,
+            vault_password_file: None,
         }
+    }
+
+    /// Decrypts Ansible Vault content with the password in `file` (relative to the repository
+    /// root, or absolute; a script that prints the password works too, as in Ansible). Only the
+    /// path goes on the command line, never the password.
+    pub fn with_vault_password_file(mut self, file: impl Into<PathBuf>) -> Self {
+        self.vault_password_file = Some(file.into());
+        self
     }
 
     /// Uses `inventory` (relative to the repository root, or absolute) as `-i`.
@@ -232,6 +244,12 @@ impl PlaybookRunner {
         let inventory = repo.join(&self.inventory);
         if !tokio::fs::try_exists(&inventory).await.unwrap_or(false) {
             return Err(StartError::InventoryNotFound { path: inventory });
+        }
+        if let Some(file) = &self.vault_password_file {
+            let path = repo.join(file);
+            if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+                return Err(StartError::VaultPasswordFileNotFound { path });
+            }
         }
 
         let mut vars = self.default_vars.clone();
@@ -396,6 +414,11 @@ impl PlaybookRunner {
         if run.diff {
             command.arg("--diff");
         }
+        if let Some(file) = &self.vault_password_file {
+            let mut arg = OsString::from("--vault-password-file=");
+            arg.push(prepared.repo.join(file));
+            command.arg(arg);
+        }
         // The validated canonical path, so a symlink swapped in after the check cannot redirect
         // the run outside the repository.
         command.arg(&prepared.playbook);
@@ -415,15 +438,8 @@ impl PlaybookRunner {
                 prepend_env("ANSIBLE_CALLBACKS_ENABLED", ',', CALLBACK_NAME.into()),
             )
             .env("CHIFFON_EVENTS_FD", process::EVENTS_FD.to_string())
-            .env("ANSIBLE_NOCOLOR", "1")
-            .env("ANSIBLE_FORCE_COLOR", "0")
-            .env("PYTHONUNBUFFERED", "1")
-            .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
+            .env("PYTHONUNBUFFERED", "1");
+        process::configure_ansible_tool(&mut command);
         process::pass_fd(&mut command, &write_end);
 
         let child = command.spawn().map_err(|source| StartError::Spawn {

@@ -30,6 +30,23 @@ pub(crate) fn event_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 
 /// Makes `fd` (which must stay open until the command is spawned) available to the child as
 /// descriptor [`EVENTS_FD`], without close-on-exec.
+/// Sets up `command` the way every Ansible tool runs under the agent: plain output whatever the
+/// operator's terminal settings, no retry files left in the repository, no stdin, stdout and
+/// stderr piped, and its own process group, killed when the child handle is dropped, so a
+/// cancelled run takes everything the tool started with it.
+pub(crate) fn configure_ansible_tool(command: &mut Command) {
+    command
+        .env("NO_COLOR", "1")
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_FORCE_COLOR", "0")
+        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+}
+
 pub(crate) fn pass_fd(command: &mut Command, fd: &OwnedFd) {
     let source = fd.as_raw_fd();
     let duplicate = move || -> io::Result<()> {

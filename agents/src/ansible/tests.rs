@@ -680,3 +680,358 @@ async fn error_excerpts_prefer_ansibles_error_block() {
         "without stderr, the end of stdout"
     );
 }
+
+const TWO_HOSTS: &str = "\
+all:
+  hosts:
+    alpha:
+      ansible_connection: local
+      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"
+    beta:
+      ansible_connection: local
+      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"
+";
+
+#[tokio::test]
+async fn an_unreachable_host_is_counted_and_fails_the_run_clearly() {
+    let inventory = "\
+all:
+  hosts:
+    gone:
+      ansible_connection: ssh
+      ansible_host: 127.0.0.1
+      ansible_port: 1
+      ansible_user: nobody
+";
+    let playbook = "\
+- name: Reach out
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Ping
+      ansible.builtin.ping:
+";
+    let repo = Repo::new(&[
+        ("inventory/hosts.yml", inventory),
+        ("playbooks/ping.yml", playbook),
+    ]);
+    let (outcome, events) = run_collecting(
+        &repo.runner(),
+        &playbook_run("playbooks/ping.yml"),
+        LONG,
+        CancellationToken::new(),
+    )
+    .await;
+
+    assert_eq!(outcome.status, WorkStatus::Failed);
+    assert_eq!(
+        outcome.exit_code, 4,
+        "ansible-playbook's code for unreachable hosts"
+    );
+    let unreachable: Vec<&TaskEvent> = events
+        .iter()
+        .filter(|e| e.kind() == TaskEventKind::HostUnreachable)
+        .collect();
+    assert_eq!(unreachable.len(), 1, "{events:#?}");
+    assert_eq!(
+        (unreachable[0].host.as_str(), unreachable[0].task.as_str()),
+        ("gone", "Ping")
+    );
+    let stats = &outcome.host_stats;
+    assert_eq!(stats.len(), 1);
+    assert_eq!(
+        (stats[0].host.as_str(), stats[0].unreachable, stats[0].ok),
+        ("gone", 1, 0)
+    );
+    assert!(
+        outcome
+            .error
+            .starts_with("host gone could not be reached for task \"Ping\""),
+        "{}",
+        outcome.error
+    );
+    assert!(!outcome.error.contains('\n'), "{}", outcome.error);
+    assert_eq!(outcome.failed_tasks.len(), 1);
+}
+
+#[tokio::test]
+async fn limit_and_tags_are_honoured() {
+    let playbook = "\
+- name: Tagged
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Tagged one
+      ansible.builtin.debug:
+        msg: one
+      tags: [one]
+    - name: Tagged two
+      ansible.builtin.debug:
+        msg: two
+      tags: [two]
+";
+    let repo = Repo::new(&[
+        ("inventory/hosts.yml", TWO_HOSTS),
+        ("playbooks/tagged.yml", playbook),
+    ]);
+    let runner = repo.runner();
+
+    let (outcome, events) = run_collecting(
+        &runner,
+        &playbook_run("playbooks/tagged.yml"),
+        LONG,
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(outcome.status, WorkStatus::Succeeded, "{}", outcome.error);
+    let hosts = |events: &[TaskEvent]| {
+        let mut hosts: Vec<String> = events
+            .iter()
+            .filter(|e| !e.host.is_empty())
+            .map(|e| e.host.clone())
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        hosts
+    };
+    assert_eq!(
+        hosts(&events),
+        ["alpha", "beta"],
+        "without a limit both hosts run"
+    );
+
+    let run = PlaybookRun {
+        limit: "alpha".into(),
+        tags: vec!["one".into()],
+        ..playbook_run("playbooks/tagged.yml")
+    };
+    let (outcome, events) = run_collecting(&runner, &run, LONG, CancellationToken::new()).await;
+    assert_eq!(outcome.status, WorkStatus::Succeeded, "{}", outcome.error);
+    use TaskEventKind::*;
+    assert_eq!(
+        kinds(&events),
+        vec![
+            (PlayStarted, ""),
+            (TaskStarted, "Tagged one"),
+            (HostOk, "Tagged one")
+        ]
+    );
+    assert_eq!(hosts(&events), ["alpha"]);
+    let stats: Vec<(&str, i32)> = outcome
+        .host_stats
+        .iter()
+        .map(|s| (s.host.as_str(), s.ok))
+        .collect();
+    assert_eq!(stats, [("alpha", 1)]);
+}
+
+#[tokio::test]
+async fn diff_mode_shows_what_changed_in_the_event() {
+    let repo = Repo::new(&[("playbooks/files.yml", FILES_PLAYBOOK)]);
+    fs::write(repo.root().join("config.txt"), "port=80\n").expect("seed the config");
+    let run = PlaybookRun {
+        diff: true,
+        extra_vars: Some(vars(&[(
+            "port",
+            prost_types::value::Kind::NumberValue(8080.0),
+        )])),
+        ..playbook_run("playbooks/files.yml")
+    };
+    let (outcome, events) =
+        run_collecting(&repo.runner(), &run, LONG, CancellationToken::new()).await;
+    assert_eq!(outcome.status, WorkStatus::Succeeded, "{}", outcome.error);
+    let write = events
+        .iter()
+        .find(|e| e.task == "Write the config" && !e.host.is_empty())
+        .expect("the write's result");
+    assert_eq!(write.kind(), TaskEventKind::HostChanged);
+    assert!(write.message.contains("-port=80"), "{}", write.message);
+    assert!(write.message.contains("+port=8080"), "{}", write.message);
+
+    // Without --diff the same change reports no differences.
+    fs::write(repo.root().join("config.txt"), "port=80\n").expect("reset the config");
+    let (_, events) = run_collecting(
+        &repo.runner(),
+        &PlaybookRun { diff: false, ..run },
+        LONG,
+        CancellationToken::new(),
+    )
+    .await;
+    let write = events
+        .iter()
+        .find(|e| e.task == "Write the config" && !e.host.is_empty())
+        .expect("the write's result");
+    assert!(!write.message.contains("+port=8080"), "{}", write.message);
+}
+
+/// Longest message an event can carry: the cap plus the truncation marker.
+fn message_bound() -> usize {
+    events::MAX_MESSAGE_CHARS + " ... (truncated)".len()
+}
+
+#[tokio::test]
+async fn huge_output_streams_with_bounded_messages() {
+    let playbook = "\
+- name: Loud
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Print a hundred thousand lines
+      ansible.builtin.command: seq 1 100000
+      register: loud
+      changed_when: false
+    - name: Show them all
+      ansible.builtin.debug:
+        var: loud.stdout_lines
+    - name: Repeat them in one message
+      ansible.builtin.debug:
+        msg: \"{{ loud.stdout }}\"
+    - name: Done
+      ansible.builtin.debug:
+        msg: done
+";
+    let repo = Repo::new(&[("playbooks/loud.yml", playbook)]);
+    let (outcome, events) = run_collecting(
+        &repo.runner(),
+        &playbook_run("playbooks/loud.yml"),
+        LONG,
+        CancellationToken::new(),
+    )
+    .await;
+
+    // ansible-playbook printed the 100,000 lines on stdout (the second task) and the run still
+    // ended: the agent drained the pipe.
+    assert_eq!(outcome.status, WorkStatus::Succeeded, "{}", outcome.error);
+    use TaskEventKind::*;
+    assert_eq!(
+        kinds(&events),
+        vec![
+            (PlayStarted, ""),
+            (TaskStarted, "Print a hundred thousand lines"),
+            (HostOk, "Print a hundred thousand lines"),
+            (TaskStarted, "Show them all"),
+            (HostOk, "Show them all"),
+            (TaskStarted, "Repeat them in one message"),
+            (HostOk, "Repeat them in one message"),
+            (TaskStarted, "Done"),
+            (HostOk, "Done"),
+        ]
+    );
+    assert_eq!(events[2].message, "100000", "the command's last line");
+    let repeated = &events[6].message;
+    assert!(repeated.starts_with("1\n2\n3\n"), "{}", &repeated[..20]);
+    assert!(repeated.ends_with("(truncated)"), "the message was cut");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.message.chars().count() <= message_bound()),
+        "every message stays within the cap"
+    );
+    assert_eq!(events[8].message, "done");
+}
+
+#[tokio::test]
+async fn vault_secrets_are_decrypted_but_never_reported() {
+    const PASSWORD: &str = "correct-horse-battery-staple";
+    const SECRET: &str = "s3cr3t-db-passw0rd";
+    let repo = Repo::new(&[("vault-password.txt", PASSWORD)]);
+    let status = std::process::Command::new(default_program().with_file_name("ansible-vault"))
+        .current_dir(repo.dir.path())
+        .args([
+            "encrypt_string",
+            "--vault-password-file=vault-password.txt",
+            "--name=db_password",
+            SECRET,
+        ])
+        .output()
+        .expect("ansible-vault runs");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let encrypted = String::from_utf8(status.stdout).expect("utf-8");
+    assert!(!encrypted.contains(SECRET));
+    let playbook = "\
+- name: Use the secret
+  hosts: all
+  gather_facts: false
+  vars_files:
+    - ../vars/secrets.yml
+  tasks:
+    - name: Check it was decrypted
+      ansible.builtin.assert:
+        that: db_password | length == 18
+        quiet: true
+    - name: Write it where the service reads it
+      ansible.builtin.copy:
+        content: \"{{ db_password }}\"
+        dest: \"{{ homelab_root }}/db-password\"
+        mode: \"0600\"
+      no_log: true
+    - name: Fail with it
+      ansible.builtin.fail:
+        msg: \"the password {{ db_password }} is wrong\"
+      no_log: true
+";
+    fs::create_dir_all(repo.dir.path().join("vars")).expect("mkdir");
+    fs::create_dir_all(repo.dir.path().join("playbooks")).expect("mkdir");
+    fs::write(repo.dir.path().join("vars/secrets.yml"), &encrypted).expect("write vars");
+    fs::write(repo.dir.path().join("playbooks/secret.yml"), playbook).expect("write playbook");
+
+    let runner = repo.runner().with_vault_password_file("vault-password.txt");
+    let (outcome, events) = run_collecting(
+        &runner,
+        &PlaybookRun {
+            diff: true,
+            ..playbook_run("playbooks/secret.yml")
+        },
+        LONG,
+        CancellationToken::new(),
+    )
+    .await;
+
+    assert_eq!(
+        outcome.status,
+        WorkStatus::Failed,
+        "the last task fails on purpose"
+    );
+    assert_eq!(
+        fs::read_to_string(repo.root().join("db-password")).expect("written"),
+        SECRET,
+        "the playbook saw the decrypted value"
+    );
+    assert_eq!(outcome.failed_tasks.len(), 1);
+    assert_eq!(outcome.failed_tasks[0].task, "Fail with it");
+    let reported = format!("{events:?} {outcome:?}");
+    for leak in [PASSWORD, SECRET] {
+        assert!(!reported.contains(leak), "{leak} leaked: {reported}");
+    }
+
+    // Without the password file the run fails before any task, saying why.
+    let (outcome, _) = run_collecting(
+        &repo.runner(),
+        &playbook_run("playbooks/secret.yml"),
+        LONG,
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(outcome.status, WorkStatus::Failed);
+    assert!(outcome.error.contains("vault"), "{}", outcome.error);
+    assert!(!outcome.error.contains(PASSWORD));
+
+    let missing = repo.runner().with_vault_password_file("nope.txt");
+    let (outcome, _) = run_collecting(
+        &missing,
+        &playbook_run("playbooks/secret.yml"),
+        LONG,
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(
+        outcome.error.starts_with("the vault password file ")
+            && outcome.error.ends_with("nope.txt does not exist"),
+        "{}",
+        outcome.error
+    );
+}

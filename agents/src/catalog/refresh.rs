@@ -94,10 +94,15 @@ pub fn log_new_issues(catalog: &Catalog, previous: &[chiffon_proto::v1::CatalogI
 /// (when `settings.watch`) and every `settings.interval`, and sends a new value only when the
 /// catalog changed. A watcher that cannot start (e.g. the inotify watch limit is reached) is
 /// logged and the timer carries on alone.
+///
+/// `on_change` is called after each rescan that followed a change of the repository's files
+/// (seen by the watcher) or found a different catalog (a change the timer caught): whatever
+/// else depends on the files, such as lint findings, refreshes then.
 pub async fn keep_current(
     repo: PathBuf,
     settings: RefreshSettings,
     current: watch::Sender<AgentCatalog>,
+    on_change: impl Fn() + Send,
     stop: CancellationToken,
 ) {
     let (changes, mut changed) = mpsc::channel(EVENT_BUFFER);
@@ -141,6 +146,7 @@ pub async fn keep_current(
             }
         }
         due = false;
+        let files_changed = !touched.is_empty();
 
         let root = repo.clone();
         let rescan = tokio::task::spawn_blocking(move || {
@@ -163,17 +169,21 @@ pub async fn keep_current(
         };
         watching = kept;
         timer.reset();
-        match catalog {
+        let catalog_changed = match catalog {
             Ok(catalog) => publish(&current, catalog),
             Err(error) => {
-                tracing::warn!(%error, "rescanning the repository failed; keeping the previous catalog")
+                tracing::warn!(%error, "rescanning the repository failed; keeping the previous catalog");
+                false
             }
+        };
+        if files_changed || catalog_changed {
+            on_change();
         }
     }
 }
 
-/// Sends `catalog` when it differs from the current one.
-fn publish(current: &watch::Sender<AgentCatalog>, catalog: Catalog) {
+/// Sends `catalog` when it differs from the current one; true if it did.
+fn publish(current: &watch::Sender<AgentCatalog>, catalog: Catalog) -> bool {
     let previous_issues = current.borrow().issues.clone();
     log_new_issues(&catalog, &previous_issues);
     let playbooks = catalog.playbooks.len();
@@ -191,6 +201,7 @@ fn publish(current: &watch::Sender<AgentCatalog>, catalog: Catalog) {
     } else {
         tracing::debug!("repository rescanned; the catalog is unchanged");
     }
+    changed
 }
 
 /// Collects further changes until none arrived for `quiet` (or for at most
@@ -449,6 +460,7 @@ mod tests {
             repo.path().to_path_buf(),
             settings,
             current,
+            || {},
             stop.clone(),
         ));
         change(repo.path());
@@ -499,10 +511,12 @@ mod tests {
             debounce: Duration::from_millis(100),
             watch: true,
         };
+        let (changes, mut changed) = watch::channel(0_u32);
         let task = tokio::spawn(keep_current(
             root.to_path_buf(),
             settings,
             current,
+            move || changes.send_modify(|count| *count += 1),
             stop.clone(),
         ));
 
@@ -525,6 +539,20 @@ mod tests {
         let catalog = wait_for(&mut updates, |c| !c.issues.is_empty()).await;
         assert_eq!(catalog.issues[0].path, "playbooks/broken.yml");
         assert!(catalog.issues[0].line > 0);
+
+        // An edit that leaves the catalog as it is still counts as a change of the repository
+        // (lint findings depend on more than the catalog).
+        let before = *changed.borrow_and_update();
+        std::fs::write(
+            root.join("roles/web/tasks/main.yml"),
+            "- debug: {msg: other}\n  tags: [edited]\n",
+        )
+        .expect("write");
+        tokio::time::timeout(PATIENCE, changed.wait_for(|count| *count > before))
+            .await
+            .expect("the change was signalled in time")
+            .expect("the refresher is running");
+        assert_eq!(updates.borrow().issues.len(), 1, "the catalog is unchanged");
 
         stop.cancel();
         tokio::time::timeout(PATIENCE, task)

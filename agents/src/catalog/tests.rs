@@ -532,3 +532,55 @@ fn imports_are_followed_once_even_in_a_cycle() {
     assert_eq!(a.hosts, ["b", "a"]);
     assert_eq!(a.tags, ["b"]);
 }
+
+#[test]
+fn vault_encrypted_vars_files_are_not_issues() {
+    const ENCRYPTED: &str = "$ANSIBLE_VAULT;1.1;AES256\n62313365396662343061393464336163\n";
+    let catalog = clean_scan(&[
+        (
+            "playbooks/db.yml",
+            "- name: Database\n  hosts: db\n  vars_files:\n    - ../vars/secrets.yml\n    - ../vars/plain.yml\n  tasks:\n    - name: Show\n      ansible.builtin.debug:\n        msg: \"{{ db_port }} {{ db_password }}\"\n",
+        ),
+        ("vars/secrets.yml", ENCRYPTED),
+        ("vars/plain.yml", "db_port: 5432\n"),
+        ("inventory/group_vars/db/vault.yml", ENCRYPTED),
+        ("roles/x/defaults/main.yml", ENCRYPTED),
+    ]);
+    let db = playbook(&catalog, "playbooks/db.yml");
+    // What can be read is indexed (the plain file sets db_port); the encrypted file yields
+    // nothing and no complaint, so db_password has no known default.
+    assert_eq!(variable_names(db), ["db_password"]);
+    assert_eq!(variable(db, "db_password").default_source, "");
+}
+
+#[test]
+fn a_missing_role_is_reported_at_its_reference() {
+    let dir = repo(&[
+        (
+            "playbooks/web.yml",
+            "---\n- name: Web\n  hosts: web\n  gather_facts: false\n  roles:\n    - common\n    - role: webserver\n      tags: [web]\n  tasks:\n    - name: Extra\n      ansible.builtin.include_role:\n        name: helper\n",
+        ),
+        (
+            "roles/common/tasks/main.yml",
+            "- name: Hi\n  ansible.builtin.debug:\n",
+        ),
+    ]);
+    let catalog = scan(dir.path()).expect("scan");
+    let lines: Vec<(Option<usize>, bool, bool)> = catalog
+        .issues
+        .iter()
+        .map(|i| {
+            (
+                i.line,
+                i.message.contains("webserver"),
+                i.message.contains("helper"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [(Some(7), true, false), (Some(12), false, true)],
+        "{:#?}",
+        catalog.issues
+    );
+}

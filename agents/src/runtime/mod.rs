@@ -13,18 +13,18 @@
 //!    order, numbered from 1, retried until the broker takes it.
 //! 4. The `WorkResult` follows the last event, retried the same way.
 //!
-//! Tasks: the work consumer runs in [`run_agent`]'s own future; the heartbeat, control and
-//! catalog-report loops and one task per running work item are spawned on a `TaskTracker` and
+//! Tasks: the work consumer runs in [`run_agent`]'s own future; the heartbeat, control,
+//! catalog-report and suggestion-report loops and one task per running work item are spawned on a `TaskTracker` and
 //! all end through one cancellation token before [`run_agent`] returns.
 
 mod membership;
-mod retry;
+pub(crate) mod retry;
 mod work;
 
 use crate::{AgentError, RunOutcome};
 use chiffon_bus::{Bus, Destination};
 use chiffon_proto::v1::agent_service_client::AgentServiceClient;
-use chiffon_proto::v1::{AgentKind, CatalogIssue, Playbook, TaskEvent, WorkItem};
+use chiffon_proto::v1::{AgentKind, CatalogIssue, Playbook, Suggestion, TaskEvent, WorkItem};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -130,6 +130,18 @@ pub trait Executor: Send + Sync + 'static {
     fn catalog_updates(&self) -> Option<watch::Receiver<AgentCatalog>> {
         None
     }
+
+    /// Findings about the agent's repository (ansible-lint's suggestions), for kinds that lint
+    /// one. The runtime reports each new value with `ReportSuggestions`; the value present when
+    /// the agent starts is not reported. `None` (the default) for kinds without suggestions.
+    fn suggestion_updates(&self) -> Option<watch::Receiver<Vec<Suggestion>>> {
+        None
+    }
+
+    /// Called after every successful registration (the first and each one after the
+    /// orchestrator forgot the process), for kinds that start background work then, such as
+    /// linting their repository. Must return at once.
+    fn registered(&self) {}
 
     /// Runs `item` to its end. Progress goes to `events` in order (the channel is bounded:
     /// waiting on it is how a slow bus slows the work down). When `cancel` fires the work must
@@ -267,6 +279,7 @@ impl Agent {
     async fn serve(self: &Arc<Self>) -> Result<(), AgentError> {
         // Subscribed before registering, so a change made while registering is reported after.
         let catalog_updates = self.executor.catalog_updates();
+        let suggestion_updates = self.executor.suggestion_updates();
         let Some(heartbeat_interval) = self.register().await? else {
             return Ok(());
         };
@@ -281,7 +294,10 @@ impl Agent {
         tasks.spawn(Arc::clone(self).heartbeat_loop(heartbeat_interval));
         tasks.spawn(Arc::clone(self).control_loop(control));
         if let Some(updates) = catalog_updates {
-            tasks.spawn(Arc::clone(self).catalog_loop(updates));
+            tasks.spawn(Arc::clone(self).report_loop::<membership::CatalogReport>(updates));
+        }
+        if let Some(updates) = suggestion_updates {
+            tasks.spawn(Arc::clone(self).report_loop::<membership::SuggestionReport>(updates));
         }
         let consumed = self.consume_work(work, &tasks).await;
 

@@ -19,14 +19,24 @@ pub(crate) async fn sleep_unless(delay: Duration, stop: &CancellationToken) -> b
 #[derive(Debug)]
 pub(crate) struct FailureLog {
     what: &'static str,
+    /// What happens next, said after each first failure of a kind.
+    follow_up: &'static str,
     last_kind: Option<String>,
 }
 
 impl FailureLog {
-    /// A log for attempts at `what`, e.g. "registering with the orchestrator".
+    /// A log for attempts at `what`, e.g. "registering with the orchestrator", that are retried
+    /// until they work.
     pub(crate) fn new(what: &'static str) -> Self {
+        Self::with_follow_up(what, "retrying until it works")
+    }
+
+    /// A log for attempts at `what` whose failures lead to `follow_up`, e.g. "trying again when
+    /// the repository changes".
+    pub(crate) fn with_follow_up(what: &'static str, follow_up: &'static str) -> Self {
         Self {
             what,
+            follow_up,
             last_kind: None,
         }
     }
@@ -35,9 +45,9 @@ impl FailureLog {
     pub(crate) fn failed(&mut self, kind: impl Into<String>, error: &dyn Display) {
         let kind = kind.into();
         if self.last_kind.as_ref() == Some(&kind) {
-            tracing::debug!(%error, "{} failed again; retrying", self.what);
+            tracing::debug!(%error, "{} failed again; {}", self.what, self.follow_up);
         } else {
-            tracing::warn!(%error, "{} failed; retrying until it works", self.what);
+            tracing::warn!(%error, "{} failed; {}", self.what, self.follow_up);
             self.last_kind = Some(kind);
         }
     }
@@ -55,9 +65,14 @@ pub(crate) fn status_kind(status: &tonic::Status) -> String {
     format!("{:?}", status.code())
 }
 
-/// The kind of a bus failure, for [`FailureLog`]: the variant's name, taken from its `Debug`
-/// form so that new variants of the bus crate need no change here.
+/// The kind of a bus failure, for [`FailureLog`].
 pub(crate) fn bus_error_kind(error: &chiffon_bus::BusError) -> String {
+    variant_name(error)
+}
+
+/// The name of an error enum's variant, taken from its `Debug` form so that new variants need
+/// no change here; the kind of a failure for [`FailureLog`].
+pub(crate) fn variant_name(error: &dyn std::fmt::Debug) -> String {
     format!("{error:?}")
         .chars()
         .take_while(|c| c.is_alphanumeric())

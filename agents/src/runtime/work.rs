@@ -205,6 +205,10 @@ impl Agent {
             Ok(ClaimOutcome::NotRunnable) => {
                 ClaimDecision::Drop(format!("not runnable: {}", response.detail))
             }
+            Ok(ClaimOutcome::OtherAgent) => {
+                tracing::debug!(detail = %response.detail, "work for another agent; giving it back");
+                ClaimDecision::Later
+            }
             Ok(ClaimOutcome::Unspecified) | Err(_) => {
                 tracing::warn!(
                     outcome = response.outcome,
@@ -284,7 +288,7 @@ impl Agent {
             started_at: Some(outcome.started_at.into()),
             finished_at: Some(outcome.finished_at.into()),
             event_count,
-            commit: None,
+            commit: outcome.commit,
         }
     }
 

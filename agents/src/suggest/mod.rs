@@ -10,6 +10,7 @@
 //!
 //! [`rule_info`] holds what Chiffon knows about each rule: category, reason, fixability.
 
+pub mod background;
 mod rules;
 pub(crate) mod tool;
 
@@ -181,6 +182,102 @@ pub struct FixCommit {
     pub files_changed: Vec<String>,
     /// The commit message.
     pub message: String,
+}
+
+impl From<Category> for chiffon_proto::v1::SuggestionCategory {
+    fn from(category: Category) -> Self {
+        use chiffon_proto::v1::SuggestionCategory as Proto;
+        match category {
+            Category::Idempotency => Proto::Idempotency,
+            Category::ErrorHandling => Proto::ErrorHandling,
+            Category::Performance => Proto::Performance,
+            Category::BestPractices => Proto::BestPractices,
+            Category::Standards => Proto::Standards,
+        }
+    }
+}
+
+impl From<Severity> for chiffon_proto::v1::SuggestionSeverity {
+    fn from(severity: Severity) -> Self {
+        match severity {
+            Severity::Error => Self::Error,
+            Severity::Warning => Self::Warning,
+        }
+    }
+}
+
+impl From<Suggestion> for chiffon_proto::v1::Suggestion {
+    /// The finding as the agent reports it; the orchestrator fills in the agent, status,
+    /// request, commit and dates.
+    fn from(suggestion: Suggestion) -> Self {
+        Self {
+            suggestion_id: suggestion.id,
+            rule: suggestion.rule,
+            category: chiffon_proto::v1::SuggestionCategory::from(suggestion.category).into(),
+            title: suggestion.title,
+            reason: suggestion.reason,
+            details: suggestion.details,
+            path: suggestion.path,
+            line: suggestion.line.unwrap_or(0),
+            severity: chiffon_proto::v1::SuggestionSeverity::from(suggestion.severity).into(),
+            fixable: suggestion.fixable,
+            doc_url: suggestion.doc_url,
+            ..Self::default()
+        }
+    }
+}
+
+impl TryFrom<&chiffon_proto::v1::Suggestion> for Suggestion {
+    type Error = AgentError;
+
+    /// A suggestion as a work item carries it back. What the agent does not trust from the
+    /// message (category, reason, fixability) comes from [`rule_info`]; id, rule, path and
+    /// title identify the finding and must be there.
+    fn try_from(message: &chiffon_proto::v1::Suggestion) -> Result<Self, AgentError> {
+        for (name, value) in [
+            ("suggestion id", &message.suggestion_id),
+            ("suggestion rule", &message.rule),
+            ("suggestion path", &message.path),
+            ("suggestion title", &message.title),
+        ] {
+            if value.trim().is_empty() {
+                return Err(AgentError::InvalidArgument {
+                    name,
+                    reason: "the suggestion does not say it".to_owned(),
+                });
+            }
+        }
+        let info = rule_info(&message.rule);
+        let severity = match chiffon_proto::v1::SuggestionSeverity::try_from(message.severity) {
+            Ok(chiffon_proto::v1::SuggestionSeverity::Warning) => Severity::Warning,
+            _ => Severity::Error,
+        };
+        Ok(Self {
+            id: message.suggestion_id.clone(),
+            rule: message.rule.clone(),
+            category: info.category,
+            title: message.title.clone(),
+            reason: info.reason.to_owned(),
+            details: message.details.clone(),
+            path: message.path.clone(),
+            line: (message.line > 0).then_some(message.line),
+            severity,
+            fixable: info.fixable,
+            doc_url: message.doc_url.clone(),
+        })
+    }
+}
+
+impl From<FixCommit> for chiffon_proto::v1::RepositoryCommit {
+    fn from(commit: FixCommit) -> Self {
+        Self {
+            branch: commit.branch,
+            commit_id: commit.commit_id,
+            base_commit: commit.base_commit,
+            files: commit.files_changed,
+            message: commit.message,
+        }
+    }
 }
 
 /// Runs ansible-lint with a chosen program and time limit. [`lint`] and [`apply_fix`] use

@@ -3,9 +3,10 @@
 //! how. Shared by suggestions and templates.
 
 use crate::AgentError;
+use crate::ansible::process::{ProcessGroup, configure_ansible_tool};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 use tokio::process::Command;
 
@@ -82,8 +83,10 @@ pub(crate) fn excerpt(text: &str) -> String {
 /// install the program when it cannot be started.
 ///
 /// The exit status is the caller's to judge: tools like ansible-lint exit non-zero when they
-/// did their job and found something. A tool that outlives `timeout` is killed; processes it
-/// started itself (ansible-lint's syntax checks) are short-lived and end on their own.
+/// did their job and found something. The tool runs in its own process group: when it
+/// outlives `timeout`, or the returned future is dropped (the work was cancelled, the agent is
+/// stopping), the whole group is killed, including processes the tool started itself
+/// (ansible-lint's syntax checks).
 pub(crate) async fn run<I, S>(
     program: &Path,
     args: I,
@@ -96,25 +99,17 @@ where
     S: AsRef<OsStr>,
 {
     let mut command = Command::new(program);
-    command
-        .args(args)
-        .current_dir(cwd)
-        // Plain output, whatever the operator's terminal settings are.
-        .env("NO_COLOR", "1")
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env("ANSIBLE_FORCE_COLOR", "0")
-        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    command.args(args).current_dir(cwd);
+    configure_ansible_tool(&mut command);
     tracing::debug!(program = %program.display(), cwd = %cwd.display(), "running tool");
     let child = command.spawn().map_err(|source| AgentError::ToolMissing {
         program: program.to_path_buf(),
         hint,
         source,
     })?;
-    // Dropping the `wait_with_output` future on timeout drops the child, which kills it.
+    // Armed until the tool exited by itself: every other way out of this function (timeout,
+    // the future dropped) kills the group.
+    let mut group = child.id().and_then(ProcessGroup::new);
     let output = tokio::time::timeout(timeout, child.wait_with_output())
         .await
         .map_err(|_| AgentError::ToolTimedOut {
@@ -126,6 +121,9 @@ where
             path: program.to_path_buf(),
             source,
         })?;
+    if let Some(group) = &mut group {
+        group.disarm();
+    }
     Ok(ToolOutput {
         status: output.status,
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -200,5 +198,65 @@ mod tests {
         .await
         .expect_err("times out");
         assert!(matches!(error, AgentError::ToolTimedOut { .. }), "{error}");
+    }
+
+    /// Whether a process whose command line contains `needle` is alive (zombies excluded).
+    fn running(needle: &str) -> bool {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|entry| {
+                let dir = entry.path();
+                let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+                let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+                let zombie = stat
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|rest| rest.trim_start().starts_with('Z'));
+                !zombie
+                    && String::from_utf8_lossy(&cmdline)
+                        .replace('\0', " ")
+                        .contains(needle)
+            })
+    }
+
+    #[tokio::test]
+    async fn stopping_a_tool_stops_what_it_started() {
+        // A unique duration names the grandchild, which only the process group reaches.
+        let marker = format!("{}.{}", 600 + std::process::id() % 300, std::process::id());
+        let script = format!("sleep {marker} & wait");
+        let run = run(
+            Path::new("sh"),
+            ["-c", script.as_str()],
+            Path::new("/"),
+            Duration::from_secs(600),
+            "",
+        );
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let stopper = cancel.clone();
+        let needle = format!("sleep {marker}");
+        let watcher = {
+            let needle = needle.clone();
+            tokio::spawn(async move {
+                while !running(&needle) {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                stopper.cancel();
+            })
+        };
+        tokio::select! {
+            _ = run => panic!("the tool ended by itself"),
+            () = cancel.cancelled() => {}
+        }
+        watcher.await.expect("watcher");
+        // SIGKILL is delivered before kill(2) returns; the reaper may still be collecting it.
+        for _ in 0..500 {
+            if !running(&needle) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the tool's child outlived the cancelled run");
     }
 }

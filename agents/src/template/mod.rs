@@ -175,6 +175,18 @@ pub struct TemplateCommit {
     pub message: String,
 }
 
+impl From<TemplateCommit> for chiffon_proto::v1::RepositoryCommit {
+    fn from(commit: TemplateCommit) -> Self {
+        Self {
+            branch: commit.branch,
+            commit_id: commit.commit_id,
+            base_commit: commit.base_commit,
+            files: commit.files,
+            message: commit.message,
+        }
+    }
+}
+
 /// Generates service templates with chosen tools. [`generate_service_template`] uses
 /// [`TemplateGenerator::new`].
 #[derive(Debug, Clone)]

@@ -88,6 +88,7 @@ impl AgentService for AgentApi {
             Claim::Granted => (pb::ClaimOutcome::Granted, String::new()),
             Claim::HeldElsewhere(detail) => (pb::ClaimOutcome::HeldElsewhere, detail),
             Claim::NotRunnable(detail) => (pb::ClaimOutcome::NotRunnable, detail),
+            Claim::OtherAgent(detail) => (pb::ClaimOutcome::OtherAgent, detail),
         };
         Ok(Response::new(pb::ClaimWorkResponse {
             outcome: outcome as i32,
@@ -116,8 +117,19 @@ impl AgentService for AgentApi {
 
     async fn report_suggestions(
         &self,
-        _request: Request<pb::ReportSuggestionsRequest>,
+        request: Request<pb::ReportSuggestionsRequest>,
     ) -> Result<Response<pb::ReportSuggestionsResponse>, Status> {
-        Err(Status::unimplemented("suggestions are not stored yet"))
+        let request = request.into_inner();
+        let open = self
+            .orchestrator
+            .report_suggestions(
+                &request.agent_id,
+                &request.instance_id,
+                &request.suggestions,
+            )
+            .await?;
+        Ok(Response::new(pb::ReportSuggestionsResponse {
+            open_count: i32::try_from(open).unwrap_or(i32::MAX),
+        }))
     }
 }

@@ -6,10 +6,12 @@
 mod agent;
 mod catalog;
 mod orchestrator;
+mod suggestion;
 
 pub use agent::AgentApi;
 pub use catalog::CatalogApi;
 pub use orchestrator::OrchestratorApi;
+pub use suggestion::SuggestionApi;
 
 use crate::error::OrchestratorError;
 use tonic::Status;

@@ -34,9 +34,13 @@ impl OrchestratorService for OrchestratorApi {
         &self,
         request: Request<pb::SubmitRequestRequest>,
     ) -> Result<Response<pb::SubmitRequestResponse>, Status> {
-        let (request, proposed) = self.orchestrator.submit(&request.into_inner().text).await?;
+        let request = request.into_inner();
+        let (request, proposed) = self
+            .orchestrator
+            .submit(&request.text, request.run_options.as_ref())
+            .await?;
         Ok(Response::new(pb::SubmitRequestResponse {
-            request: Some(convert::request(&request)),
+            request: Some(convert::request(&request)?),
             plan: Some(plan(&proposed)?),
         }))
     }
@@ -50,7 +54,7 @@ impl OrchestratorService for OrchestratorApi {
             .get_request(&request.into_inner().request_id)
             .await?;
         Ok(Response::new(pb::GetRequestResponse {
-            request: Some(convert::request(&found)),
+            request: Some(convert::request(&found)?),
         }))
     }
 
@@ -65,7 +69,10 @@ impl OrchestratorService for OrchestratorApi {
             .list_requests(request.page_size, &request.page_token, status)
             .await?;
         Ok(Response::new(pb::ListRequestsResponse {
-            requests: requests.iter().map(convert::request).collect(),
+            requests: requests
+                .iter()
+                .map(convert::request)
+                .collect::<Result<_, _>>()?,
             next_page_token,
         }))
     }
@@ -99,7 +106,7 @@ impl OrchestratorService for OrchestratorApi {
             )
             .await?;
         Ok(Response::new(pb::ApprovePlanResponse {
-            request: Some(convert::request(&updated)),
+            request: Some(convert::request(&updated)?),
             plan: Some(plan(&approved)?),
         }))
     }
@@ -114,7 +121,7 @@ impl OrchestratorService for OrchestratorApi {
             .reject(&request.plan_id, &request.reason, &request.approver)
             .await?;
         Ok(Response::new(pb::RejectPlanResponse {
-            request: Some(convert::request(&updated)),
+            request: Some(convert::request(&updated)?),
         }))
     }
 
@@ -142,17 +149,24 @@ impl OrchestratorService for OrchestratorApi {
             .cancel(&request.request_id, &request.reason)
             .await?;
         Ok(Response::new(pb::CancelRequestResponse {
-            request: Some(convert::request(&updated)),
+            request: Some(convert::request(&updated)?),
         }))
     }
 
     async fn rerun_failed_hosts(
         &self,
-        _request: Request<pb::RerunFailedHostsRequest>,
+        request: Request<pb::RerunFailedHostsRequest>,
     ) -> Result<Response<pb::RerunFailedHostsResponse>, Status> {
-        Err(Status::unimplemented(
-            "re-running failed hosts is not available yet",
-        ))
+        let request = request.into_inner();
+        let (rerun, approved, hosts) = self
+            .orchestrator
+            .rerun_failed_hosts(&request.request_id, &request.approver)
+            .await?;
+        Ok(Response::new(pb::RerunFailedHostsResponse {
+            request: Some(convert::request(&rerun)?),
+            plan: Some(plan(&approved)?),
+            hosts,
+        }))
     }
 
     type WatchRequestStream = WatchStream;

@@ -1,0 +1,267 @@
+//! The ansible-lint suggestions agents report: checking reports, listing and looking them up,
+//! and what accepting one means.
+//!
+//! Reads happen here; the writes (a report replacing an agent's findings, an acceptance
+//! recording the request that applies a fix) happen in the engine, in one transaction each.
+
+use crate::convert;
+use crate::engine::{Orchestrator, find_suggestion, page_cursor, page_size_within, split_page};
+use crate::error::{OrchestratorError, Result};
+use crate::planner::{PlanDraft, REPOSITORY_CHANGE_SECONDS, RunOptions, StepDraft};
+use chiffon_entity::{
+    RiskLevel, StepAction, SuggestionCategory, SuggestionSeverity, SuggestionStatus, suggestion,
+};
+use chiffon_proto::v1 as pb;
+use sea_orm::ActiveValue::Set;
+use sea_orm::{
+    ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+};
+use uuid::Uuid;
+
+/// Default and largest page of `list_suggestions`.
+const DEFAULT_PAGE: u64 = 100;
+const MAX_PAGE: u64 = 1000;
+/// Longest finding id an agent may report.
+const MAX_FINDING_ID: usize = 128;
+
+/// Narrows a suggestion listing; `None` and empty fields match anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SuggestionFilter {
+    /// Only this status; `None` for everything but resolved suggestions.
+    pub status: Option<SuggestionStatus>,
+    /// Only this category.
+    pub category: Option<SuggestionCategory>,
+    /// Only suggestions about this file.
+    pub path: String,
+    /// Only this agent's repository.
+    pub agent_id: String,
+}
+
+impl Orchestrator {
+    /// A page of suggestions passing `filter`, newest findings first, and the token of the next
+    /// page (empty on the last).
+    pub async fn list_suggestions(
+        &self,
+        filter: &SuggestionFilter,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<pb::Suggestion>, String)> {
+        let size = page_size_within(page_size, DEFAULT_PAGE, MAX_PAGE)?;
+        // Row ids are UUIDv7 taken at the first sighting, so the last id is the page cursor.
+        let mut query = suggestion::Entity::find().order_by_desc(suggestion::Column::Id);
+        if let Some(after) = page_cursor(page_token)? {
+            query = query.filter(suggestion::Column::Id.lt(after));
+        }
+        query = match filter.status {
+            Some(status) => query.filter(suggestion::Column::Status.eq(status)),
+            None => query.filter(suggestion::Column::Status.ne(SuggestionStatus::Resolved)),
+        };
+        if let Some(category) = filter.category {
+            query = query.filter(suggestion::Column::Category.eq(category));
+        }
+        let path = filter.path.trim();
+        let path = path.strip_prefix("./").unwrap_or(path);
+        if !path.is_empty() {
+            query = query.filter(suggestion::Column::Path.eq(path.to_owned()));
+        }
+        if !filter.agent_id.trim().is_empty() {
+            query = query.filter(suggestion::Column::AgentId.eq(filter.agent_id.trim().to_owned()));
+        }
+        let rows = query.limit(size + 1).all(self.db()).await?;
+        let (rows, next) = split_page(rows, size, |row| row.id);
+        let suggestions = rows
+            .iter()
+            .map(convert::suggestion)
+            .collect::<Result<_>>()?;
+        Ok((suggestions, next))
+    }
+
+    /// One suggestion.
+    pub async fn get_suggestion(&self, suggestion_id: &str) -> Result<pb::Suggestion> {
+        let suggestion_id = suggestion_id.trim();
+        if suggestion_id.is_empty() {
+            return Err(OrchestratorError::InvalidArgument(
+                "suggestion_id is required: take one from ListSuggestions".into(),
+            ));
+        }
+        convert::suggestion(&find_suggestion(self.db(), suggestion_id).await?)
+    }
+}
+
+/// A finding of a report, checked.
+pub(crate) struct Finding<'a> {
+    /// The id the agent gave it.
+    pub finding_id: String,
+    message: &'a pb::Suggestion,
+    category: SuggestionCategory,
+    severity: SuggestionSeverity,
+}
+
+impl Finding<'_> {
+    /// A new open row for the finding, seen at `now`.
+    pub fn row(
+        &self,
+        agent_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> suggestion::ActiveModel {
+        let message = self.message;
+        suggestion::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            suggestion_id: Set(convert::suggestion_id(agent_id, &self.finding_id)),
+            agent_id: Set(agent_id.to_owned()),
+            finding_id: Set(self.finding_id.clone()),
+            rule: Set(message.rule.trim().to_owned()),
+            category: Set(self.category),
+            title: Set(message.title.clone()),
+            reason: Set(message.reason.clone()),
+            details: Set(message.details.clone()),
+            path: Set(message.path.trim().to_owned()),
+            line: Set(i64::from(message.line)),
+            severity: Set(self.severity),
+            fixable: Set(message.fixable),
+            doc_url: Set(message.doc_url.clone()),
+            status: Set(SuggestionStatus::Open),
+            request_id: Set(None),
+            commit: Set(None),
+            error: Set(None),
+            first_seen_at: Set(now),
+            last_seen_at: Set(now),
+        }
+    }
+}
+
+/// Checks every finding of a report. A finding reported twice (ansible-lint can repeat one)
+/// counts once.
+pub(crate) fn validate_findings(findings: &[pb::Suggestion]) -> Result<Vec<Finding<'_>>> {
+    let mut checked: Vec<Finding<'_>> = Vec::with_capacity(findings.len());
+    for (index, message) in findings.iter().enumerate() {
+        let which = || match message.suggestion_id.trim() {
+            "" => format!("suggestion #{}", index + 1),
+            id => format!("suggestion {id}"),
+        };
+        let finding_id = message.suggestion_id.trim();
+        let valid_id = !finding_id.is_empty()
+            && finding_id.len() <= MAX_FINDING_ID
+            && finding_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !valid_id {
+            return Err(OrchestratorError::InvalidArgument(format!(
+                "{} has an invalid suggestion_id: use 1 to {MAX_FINDING_ID} letters, digits, \
+                 '.', '_' or '-', the same for the same finding on every lint",
+                which()
+            )));
+        }
+        if message.rule.trim().is_empty() {
+            return Err(OrchestratorError::InvalidArgument(format!(
+                "{} names no rule: set the ansible-lint rule tag, e.g. \"no-changed-when\"",
+                which()
+            )));
+        }
+        if message.path.trim().is_empty() {
+            return Err(OrchestratorError::InvalidArgument(format!(
+                "{} names no file: set its path relative to the repository root",
+                which()
+            )));
+        }
+        let category = pb::SuggestionCategory::try_from(message.category)
+            .ok()
+            .and_then(convert::suggestion_category_filter)
+            .ok_or_else(|| {
+                OrchestratorError::InvalidArgument(format!(
+                    "{} has no known category: use one of SUGGESTION_CATEGORY_IDEMPOTENCY, \
+                     _ERROR_HANDLING, _PERFORMANCE, _BEST_PRACTICES or _STANDARDS",
+                    which()
+                ))
+            })?;
+        let severity = pb::SuggestionSeverity::try_from(message.severity)
+            .ok()
+            .and_then(convert::suggestion_severity)
+            .ok_or_else(|| {
+                OrchestratorError::InvalidArgument(format!(
+                    "{} has no known severity: use SUGGESTION_SEVERITY_ERROR or _WARNING",
+                    which()
+                ))
+            })?;
+        if checked.iter().any(|seen| seen.finding_id == finding_id) {
+            continue;
+        }
+        checked.push(Finding {
+            finding_id: finding_id.to_owned(),
+            message,
+            category,
+            severity,
+        });
+    }
+    Ok(checked)
+}
+
+/// Refuses to accept a suggestion whose fix cannot or need not be applied, saying why and what
+/// to do instead.
+pub(crate) fn check_acceptable(row: &suggestion::Model) -> Result<()> {
+    let id = &row.suggestion_id;
+    if !row.fixable {
+        let docs = match row.doc_url.as_str() {
+            "" => String::new(),
+            url => format!(" (see {url})"),
+        };
+        return Err(OrchestratorError::FailedPrecondition(format!(
+            "suggestion {id} cannot be fixed automatically: ansible-lint has no fix for {}; \
+             change {} by hand{docs}",
+            row.rule, row.path
+        )));
+    }
+    let request = row
+        .request_id
+        .map(|request| request.to_string())
+        .unwrap_or_default();
+    match row.status {
+        SuggestionStatus::Open | SuggestionStatus::Failed => Ok(()),
+        SuggestionStatus::Accepted => Err(OrchestratorError::FailedPrecondition(format!(
+            "suggestion {id} is already accepted and request {request} is applying it; follow it \
+             with WatchRequest"
+        ))),
+        SuggestionStatus::Applied => Err(OrchestratorError::FailedPrecondition(format!(
+            "suggestion {id} is already applied by request {request}; review and merge the \
+             branch of its commit"
+        ))),
+        SuggestionStatus::Resolved => Err(OrchestratorError::FailedPrecondition(format!(
+            "suggestion {id} is resolved: the latest lint no longer finds it, so there is \
+             nothing to fix"
+        ))),
+    }
+}
+
+/// The one-step plan that commits the fix for `row` on a new branch.
+pub(crate) fn fix_plan(text: &str, row: &suggestion::Model) -> PlanDraft {
+    let location = match row.line {
+        0 => row.path.clone(),
+        line => format!("{}:{line}", row.path),
+    };
+    let step = StepDraft {
+        position: 1,
+        title: format!("Fix {} in {}", row.rule, row.path),
+        rationale: format!(
+            "accepted suggestion {}: {} at {location}. {} The agent runs ansible-lint --fix on \
+             the file and commits the change on a new branch; nothing runs on any host",
+            row.suggestion_id, row.title, row.reason
+        ),
+        playbook: None,
+        depends_on: Vec::new(),
+        risk: RiskLevel::Low,
+        estimated_seconds: REPOSITORY_CHANGE_SECONDS,
+        extra_vars: serde_json::Map::new(),
+        action: StepAction::ApplySuggestion,
+        run_options: RunOptions::default(),
+        suggestion_id: Some(row.suggestion_id.clone()),
+        template: None,
+    };
+    PlanDraft {
+        summary: format!(
+            "For \"{text}\", run one step: {} (a commit on a new branch of the infrastructure \
+             repository; review and merge it yourself).",
+            step.title
+        ),
+        steps: vec![step],
+    }
+}
