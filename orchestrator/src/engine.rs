@@ -893,8 +893,13 @@ impl Orchestrator {
                     OrchestratorError::corrupt("step", "an apply step names no suggestion")
                 })?;
                 let row = find_suggestion(self.db(), &suggestion_id).await?;
+                // The agent names its branch and checks the finding by the id it reported.
+                let suggestion = pb::Suggestion {
+                    suggestion_id: row.finding_id.clone(),
+                    ..convert::suggestion(&row)?
+                };
                 Action::ApplySuggestion(Box::new(pb::ApplySuggestion {
-                    suggestion: Some(convert::suggestion(&row)?),
+                    suggestion: Some(suggestion),
                 }))
             }
             StepAction::GenerateTemplate => {

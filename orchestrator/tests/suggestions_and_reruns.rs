@@ -644,7 +644,7 @@ async fn accepting_a_suggestion_applies_its_fix_through_a_request() {
     let sent = apply.suggestion.as_ref().expect("the suggestion");
     assert_eq!(
         (sent.suggestion_id.as_str(), sent.rule.as_str()),
-        (target.as_str(), "fqcn[action-core]")
+        ("aaaa000000000002", "fqcn[action-core]")
     );
     assert_eq!(sent.path, "playbooks/flawed.yml");
 

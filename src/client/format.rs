@@ -71,6 +71,11 @@ fn print_step(step: &pb::Step) {
         risk_word(step.risk()),
         step_status_word(step.status())
     );
+    // The reviewer's question is "why this playbook?"; for work without one, the rationale says
+    // what to do about it.
+    if !step.rationale.is_empty() {
+        println!("       why: {}", step.rationale);
+    }
     if let Some(options) = step.run_options.as_ref().and_then(run_options_flags) {
         println!("       options: {options}");
     }

@@ -271,6 +271,14 @@ async fn a_plan_runs_only_after_an_approval_of_that_exact_revision() {
         .plan
         .expect("plan");
     assert!(custom.steps.iter().all(|step| step.custom_playbook_needed));
+    // It says what to ask for instead.
+    assert!(
+        custom.steps[0]
+            .rationale
+            .ends_with("generate a template for deploying a Minecraft server"),
+        "{}",
+        custom.steps[0].rationale
+    );
     assert_status(
         client
             .approve_plan(approve(&custom, &custom.content_hash))

@@ -83,6 +83,13 @@ async fn an_accepted_suggestion_is_committed_on_a_new_branch() {
     let branch = word_after(&text, "branch ");
     let commit_id = word_after(&text, "commit ");
     assert!(text.contains("request succeeded"), "{text}");
+    // Named after the finding, not the agent: another finding of the same rule gets its own.
+    let (agent_id, finding_id) = finding
+        .suggestion_id
+        .split_once(':')
+        .expect("ids are <agent>:<finding>");
+    assert!(!branch.contains(agent_id), "{branch}");
+    assert!(branch.ends_with(&finding_id[..8]), "{branch}");
 
     // The fix, read back from the repository.
     let git = git2::Repository::open(workspace.repo()).expect("open the repository");
