@@ -15,7 +15,20 @@ pub struct Deployment {
 
 impl Deployment {
     pub async fn start() -> Self {
+        Self::start_on(Workspace::new()).await
+    }
+
+    /// Like [`Deployment::start`], with the repository copy made a git repository first (one
+    /// commit on `main`), as fixes and templates need; returns the commit too.
+    pub async fn start_on_git() -> (Self, git2::Oid) {
         let workspace = Workspace::new();
+        let base = workspace.commit_repo();
+        (Self::start_on(workspace).await, base)
+    }
+
+    /// Starts the orchestrator and the agent on `workspace`'s repository copy, with a fresh
+    /// database and vhost, and waits until the agent registered its catalog.
+    async fn start_on(workspace: Workspace) -> Self {
         let database = TempDatabase::create();
         let vhost = RabbitVhost::create();
         let orchestrator =
@@ -346,4 +359,103 @@ async fn a_request_finishes_across_an_orchestrator_restart() {
             .join("maintenance-done")
             .exists()
     );
+}
+
+/// The example's one fixable lint finding: `copy` by its short name in the common role.
+const FIXABLE_RULE: &str = "fqcn[action-core]";
+const FIXABLE_FILE: &str = "roles/common/tasks/main.yml";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn suggestions_and_templates_are_committed_on_postgres_and_rabbitmq() {
+    let _broker = BrokerLock::shared();
+    let (deployment, base) = Deployment::start_on_git().await;
+    let endpoint = deployment.orchestrator.endpoint.clone();
+    let mut client = orchestrator(&endpoint).await;
+    let mut suggestion_client = suggestions(&endpoint).await;
+
+    // The agent's background lint reaches the orchestrator through AgentService.
+    let finding = wait_for_suggestion(&endpoint, FIXABLE_RULE, FIXABLE_FILE).await;
+    assert!(finding.fixable, "{finding:?}");
+    assert_eq!(finding.status(), pb::SuggestionStatus::Open);
+    assert_eq!(finding.agent_id, "infra-test");
+    let listed = suggestion_client
+        .list_suggestions(pb::ListSuggestionsRequest::default())
+        .await
+        .expect("list suggestions")
+        .into_inner()
+        .suggestions;
+    let fixable: Vec<(&str, &str)> = listed
+        .iter()
+        .filter(|suggestion| suggestion.fixable)
+        .map(|suggestion| (suggestion.rule.as_str(), suggestion.path.as_str()))
+        .collect();
+    assert_eq!(fixable, [(FIXABLE_RULE, FIXABLE_FILE)], "{listed:#?}");
+
+    // Accepting it approves a fix request, which the agent runs and commits on a new branch.
+    let accepted = suggestion_client
+        .accept_suggestion(pb::AcceptSuggestionRequest {
+            suggestion_id: finding.suggestion_id.clone(),
+            approver: "alice".into(),
+        })
+        .await
+        .expect("accept the suggestion")
+        .into_inner();
+    let request = accepted.request.expect("the fix request");
+    let events = watch_to_end(&mut client, &request.request_id).await;
+    let kinds = assert_well_ordered(&events);
+    assert_eq!(
+        kinds.last(),
+        Some(&pb::RequestEventKind::RequestSucceeded),
+        "{events:#?}"
+    );
+
+    let listed = suggestion_client
+        .list_suggestions(pb::ListSuggestionsRequest::default())
+        .await
+        .expect("list suggestions after the fix")
+        .into_inner()
+        .suggestions;
+    let applied = listed
+        .iter()
+        .find(|suggestion| suggestion.suggestion_id == finding.suggestion_id)
+        .unwrap_or_else(|| panic!("the accepted suggestion is listed: {listed:#?}"));
+    assert_eq!(
+        applied.status(),
+        pb::SuggestionStatus::Applied,
+        "{applied:?}"
+    );
+    assert_eq!(applied.request_id, request.request_id);
+    let commit = applied.commit.as_ref().expect("the fix commit");
+    let git = git2::Repository::open(deployment.workspace.repo()).expect("open the repository");
+    let tip = branch_tip(&git, &commit.branch);
+    assert_eq!(tip.id().to_string(), commit.commit_id);
+    assert_eq!(tip.parent_ids().collect::<Vec<_>>(), [base]);
+    assert_eq!(commit.files, [FIXABLE_FILE]);
+
+    // A template request, approved, is committed on its own branch.
+    let (request, plan) =
+        submit_and_approve(&mut client, "generate a template for deploying Grafana").await;
+    let [step] = plan.steps.as_slice() else {
+        panic!("one step expected: {plan:?}");
+    };
+    assert_eq!(step.action(), pb::StepAction::GenerateTemplate);
+    let events = watch_to_end(&mut client, &request.request_id).await;
+    let kinds = assert_well_ordered(&events);
+    assert_eq!(
+        kinds.last(),
+        Some(&pb::RequestEventKind::RequestSucceeded),
+        "{events:#?}"
+    );
+    let tip = branch_tip(&git, "chiffon/template-grafana");
+    assert_eq!(tip.parent_ids().collect::<Vec<_>>(), [base]);
+    assert!(
+        tip.tree()
+            .expect("tree")
+            .get_path(std::path::Path::new("playbooks/deploy-grafana.yml"))
+            .is_ok(),
+        "the playbook is on the branch"
+    );
+
+    // Neither commit touched the user's branch.
+    assert_eq!(git.head().expect("HEAD").target(), Some(base));
 }

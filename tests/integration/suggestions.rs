@@ -9,31 +9,6 @@ use chiffon_proto::v1 as pb;
 const RULE: &str = "fqcn[action-core]";
 const FILE: &str = "roles/common/tasks/main.yml";
 
-/// Waits until the agent's lint reported the example's fixable finding.
-async fn wait_for_the_finding(endpoint: &str) -> pb::Suggestion {
-    let mut client = suggestions(endpoint).await;
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let listed = client
-            .list_suggestions(pb::ListSuggestionsRequest::default())
-            .await
-            .expect("list suggestions")
-            .into_inner()
-            .suggestions;
-        if let Some(found) = listed
-            .into_iter()
-            .find(|suggestion| suggestion.rule == RULE && suggestion.path == FILE)
-        {
-            return found;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the lint never reported {RULE} in {FILE}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_accepted_suggestion_is_committed_on_a_new_branch() {
     let workspace = Workspace::new();
@@ -41,7 +16,7 @@ async fn an_accepted_suggestion_is_committed_on_a_new_branch() {
     let dev = workspace.start_dev();
     wait_for_infra_agent(&dev.endpoint).await;
 
-    let finding = wait_for_the_finding(&dev.endpoint).await;
+    let finding = wait_for_suggestion(&dev.endpoint, RULE, FILE).await;
     assert!(finding.fixable, "{finding:?}");
     assert_eq!(finding.status(), pb::SuggestionStatus::Open);
     assert_eq!(finding.category(), pb::SuggestionCategory::BestPractices);

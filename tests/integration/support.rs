@@ -531,3 +531,38 @@ pub async fn suggestions(
     .await
     .expect("connect to the orchestrator")
 }
+
+/// Waits until the orchestrator lists the lint finding `rule` in `path` (relative to the
+/// repository root), as an agent's background lint reports it after registering.
+pub async fn wait_for_suggestion(endpoint: &str, rule: &str, path: &str) -> pb::Suggestion {
+    let mut client = suggestions(endpoint).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let listed = client
+            .list_suggestions(pb::ListSuggestionsRequest::default())
+            .await
+            .expect("list suggestions")
+            .into_inner()
+            .suggestions;
+        if let Some(found) = listed
+            .into_iter()
+            .find(|suggestion| suggestion.rule == rule && suggestion.path == path)
+        {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the lint never reported {rule} in {path}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The commit at the tip of the local branch `branch` of `git`, which must exist.
+pub fn branch_tip<'repo>(git: &'repo git2::Repository, branch: &str) -> git2::Commit<'repo> {
+    git.find_branch(branch, git2::BranchType::Local)
+        .unwrap_or_else(|error| panic!("the branch {branch} exists: {error}"))
+        .get()
+        .peel_to_commit()
+        .unwrap_or_else(|error| panic!("the branch {branch} has a commit: {error}"))
+}
