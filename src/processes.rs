@@ -36,6 +36,9 @@ pub struct DevArgs {
     /// Extra variable for every playbook run, KEY=VALUE; repeatable.
     #[arg(long = "var", value_name = "KEY=VALUE")]
     vars: Vec<String>,
+    /// File holding the Ansible Vault password; only its path is handed to ansible-playbook.
+    #[arg(long, env = "CHIFFON_VAULT_PASSWORD_FILE", value_name = "FILE")]
+    vault_password_file: Option<PathBuf>,
     /// Confidence (0 to 1) a playbook needs to be used for a task [default: the tuned value].
     #[arg(long, value_parser = parse_threshold, env = "CHIFFON_MATCH_THRESHOLD")]
     match_threshold: Option<f64>,
@@ -105,6 +108,9 @@ pub struct InfraArgs {
     /// Extra variable for every playbook run, KEY=VALUE; repeatable.
     #[arg(long = "var", value_name = "KEY=VALUE")]
     vars: Vec<String>,
+    /// File holding the Ansible Vault password; only its path is handed to ansible-playbook.
+    #[arg(long, env = "CHIFFON_VAULT_PASSWORD_FILE", value_name = "FILE")]
+    vault_password_file: Option<PathBuf>,
 }
 
 /// Cancels `shutdown` on Ctrl-C or SIGTERM.
@@ -147,6 +153,14 @@ fn default_vars(vars: &[String]) -> anyhow::Result<serde_json::Map<String, serde
         map.insert(key, value);
     }
     Ok(map)
+}
+
+/// The vault password file as an absolute path: ansible-playbook runs in the repository, so a
+/// path relative to where Chiffon was started would point elsewhere.
+fn absolute_vault_file(file: Option<PathBuf>) -> anyhow::Result<Option<PathBuf>> {
+    file.map(std::path::absolute)
+        .transpose()
+        .context("cannot resolve --vault-password-file")
 }
 
 /// `chiffon dev`.
@@ -210,6 +224,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
     let channel = tonic::transport::Endpoint::from_shared(endpoint.clone())?.connect_lazy();
     let mut config = InfraAgentConfig::new(repo);
     config.default_vars = vars;
+    config.vault_password_file = absolute_vault_file(args.vault_password_file)?;
     let agent = tokio::spawn(until_done(
         run_infra_agent(config, bus, channel, shutdown.clone()),
         shutdown.clone(),
@@ -331,6 +346,7 @@ pub async fn agent(command: AgentCommand) -> anyhow::Result<ExitCode> {
         config.agent_id = agent_id;
     }
     config.default_vars = default_vars(&args.vars)?;
+    config.vault_password_file = absolute_vault_file(args.vault_password_file)?;
     let outcome = run_infra_agent(config, bus, channel, shutdown).await;
     bus_shutdown.cancel();
     outcome?;

@@ -42,6 +42,13 @@ pub(crate) async fn run(orchestrator: Orchestrator, mut queued: mpsc::UnboundedR
         for step_id in step_ids {
             let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
             while let Err(error) = publish(&orchestrator, step_id).await {
+                if !error.is_transient() {
+                    // Retrying cannot help (stored data this step needs is missing or corrupt),
+                    // and waiting here would hold back every other step. The step stays queued
+                    // and the next sweep tries it again.
+                    tracing::error!(%step_id, %error, "cannot build the work item of a queued step");
+                    break;
+                }
                 let delay = backoff.next_delay();
                 tracing::warn!(%step_id, %error, retry_in = ?delay, "publishing work failed");
                 tokio::select! {

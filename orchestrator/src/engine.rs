@@ -23,9 +23,11 @@ use chiffon_proto::v1::RequestEventKind as Kind;
 use prost::Message as _;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
-    QuerySelect as _, TransactionTrait as _,
+    ActiveModelTrait as _,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait as _, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait as _,
+    PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    TransactionTrait as _,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -937,22 +939,25 @@ impl Orchestrator {
                 .map(|row| (row.finding_id.clone(), row))
                 .collect();
         let mut reported = std::collections::HashSet::new();
+        let mut found_again = Vec::new();
         for finding in &findings {
             reported.insert(finding.finding_id.clone());
             let mut row = finding.row(agent_id, now);
             match known.get(&finding.finding_id) {
                 Some(existing) => {
+                    // Only what the lint says about the finding: its status, request, commit
+                    // and error belong to acceptances and fixes, which may be changing them
+                    // concurrently, so they are never written from the rows read above.
                     row.id = Set(existing.id);
-                    row.first_seen_at = Set(existing.first_seen_at);
-                    row.status = Set(match existing.status {
-                        // Found again after a lint had lost it.
-                        SuggestionStatus::Resolved => SuggestionStatus::Open,
-                        status => status,
-                    });
-                    row.request_id = Set(existing.request_id);
-                    row.commit = Set(existing.commit.clone());
-                    row.error = Set(existing.error.clone());
+                    row.first_seen_at = NotSet;
+                    row.status = NotSet;
+                    row.request_id = NotSet;
+                    row.commit = NotSet;
+                    row.error = NotSet;
                     row.update(&txn).await?;
+                    if existing.status == SuggestionStatus::Resolved {
+                        found_again.push(existing.id);
+                    }
                 }
                 None => {
                     row.insert(&txn).await?;
@@ -961,22 +966,33 @@ impl Orchestrator {
         }
         let gone: Vec<Uuid> = known
             .values()
-            .filter(|row| {
-                !reported.contains(&row.finding_id)
-                    && !matches!(
-                        row.status,
-                        SuggestionStatus::Resolved | SuggestionStatus::Accepted
-                    )
-            })
+            .filter(|row| !reported.contains(&row.finding_id))
             .map(|row| row.id)
             .collect();
-        if !gone.is_empty() {
+        // Conditional on the status at the time of the update, for the same reason.
+        for (ids, from, to) in [
+            (
+                found_again,
+                vec![SuggestionStatus::Resolved],
+                SuggestionStatus::Open,
+            ),
+            (
+                gone,
+                vec![
+                    SuggestionStatus::Open,
+                    SuggestionStatus::Applied,
+                    SuggestionStatus::Failed,
+                ],
+                SuggestionStatus::Resolved,
+            ),
+        ] {
+            if ids.is_empty() {
+                continue;
+            }
             suggestion::Entity::update_many()
-                .col_expr(
-                    suggestion::Column::Status,
-                    Expr::value(SuggestionStatus::Resolved),
-                )
-                .filter(suggestion::Column::Id.is_in(gone))
+                .col_expr(suggestion::Column::Status, Expr::value(to))
+                .filter(suggestion::Column::Id.is_in(ids))
+                .filter(suggestion::Column::Status.is_in(from))
                 .exec(&txn)
                 .await?;
         }
@@ -1007,6 +1023,18 @@ impl Orchestrator {
         let mut fx = Effects::default();
         let found = find_suggestion(&txn, suggestion_id).await?;
         crate::suggestions::check_acceptable(&found)?;
+        // Only the agent that linted the repository may fix it; without it online the fix would
+        // wait in the queue with nobody to take it.
+        let owner_online = agent::Entity::find_by_id(found.agent_id.clone())
+            .one(&txn)
+            .await?
+            .is_some_and(|owner| owner.status == AgentStatus::Online);
+        if !owner_online {
+            return Err(OrchestratorError::FailedPrecondition(format!(
+                "suggestion {suggestion_id} is about the repository of agent {}, which is offline;                  start that agent and accept it again",
+                found.agent_id
+            )));
+        }
         let text = format!(
             "Apply the ansible-lint fix for {} in {}",
             found.rule, found.path
@@ -1105,6 +1133,18 @@ impl Orchestrator {
                 failed.error.as_deref().unwrap_or("no error reported")
             )));
         }
+        // Host names come from the agent's report: the limit made of them passes the same
+        // checks as one a person sends.
+        if let Some(host) = hosts
+            .iter()
+            .find(|host| host.contains(',') || host.chars().any(refused_in_limit))
+        {
+            return Err(OrchestratorError::FailedPrecondition(format!(
+                "request {id} failed on the host \"{host}\", whose name cannot be part of a \
+                 --limit host pattern, so no re-run can be limited to it; submit the request \
+                 again"
+            )));
+        }
         let run_options = RunOptions {
             limit: hosts.join(","),
             ..convert::stored_run_options(&original.run_options)?
@@ -1177,10 +1217,7 @@ pub(crate) fn validate_run_options(options: Option<&pb::RunOptions>) -> Result<R
     };
     let limit = options.limit.trim();
     check_length("run_options.limit", limit, MAX_LIMIT_PATTERN)?;
-    if let Some(bad) = limit
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || ";|&$`<>\\\"'(){}".contains(*c))
-    {
+    if let Some(bad) = limit.chars().find(|c| refused_in_limit(*c)) {
         return Err(OrchestratorError::InvalidArgument(format!(
             "run_options.limit \"{limit}\" contains {bad:?}: use an Ansible host pattern such as \
              \"web:!nas\" or \"host1,host2\", without spaces or shell characters"
@@ -1215,6 +1252,13 @@ pub(crate) fn validate_run_options(options: Option<&pb::RunOptions>) -> Result<R
         check_mode: options.check_mode,
         diff: options.diff,
     })
+}
+
+/// True for the characters a `--limit` host pattern may not contain: whitespace, control
+/// characters and shell metacharacters. `&` stays allowed: it is Ansible's intersection
+/// (`web:&staging`), and the limit reaches ansible-playbook as one argument, never via a shell.
+fn refused_in_limit(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || ";|$`<>\\\"'(){}".contains(c)
 }
 
 /// The size of a page a caller asked for: `default` for 0, at most `max`.

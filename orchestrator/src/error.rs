@@ -54,6 +54,12 @@ impl OrchestratorError {
         }
     }
 
+    /// True unless retrying the same operation can only fail the same way: the database or
+    /// the bus may come back, a corrupt row or a missing one will not.
+    pub(crate) fn is_transient(&self) -> bool {
+        matches!(self, Self::Database(_) | Self::Bus(_))
+    }
+
     pub(crate) fn corrupt(what: &'static str, detail: impl ToString) -> Self {
         Self::Corrupt {
             what,

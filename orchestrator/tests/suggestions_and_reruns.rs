@@ -223,6 +223,26 @@ impl Harness {
         item
     }
 
+    /// Marks `agent_id` offline in the database, as the reaper does when its heartbeats stop.
+    async fn mark_offline(&self, agent_id: &str) {
+        use chiffon_entity::agent;
+        use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, sea_query::Expr};
+        let url = format!(
+            "sqlite://{}?mode=rw",
+            self._dir.path().join("chiffon.db").display()
+        );
+        let db = sea_orm::Database::connect(&url).await.expect("database");
+        agent::Entity::update_many()
+            .col_expr(
+                agent::Column::Status,
+                Expr::value(agent::AgentStatus::Offline),
+            )
+            .filter(agent::Column::Id.eq(agent_id))
+            .exec(&db)
+            .await
+            .expect("mark offline");
+    }
+
     /// What the orchestrator answers `agent_id` claiming `item`.
     async fn claim(
         &self,
@@ -731,6 +751,15 @@ async fn a_failed_fix_can_be_accepted_again_and_unfit_suggestions_cannot_be_acce
     let failed = harness.get(&target).await;
     assert_eq!(failed.status(), pb::SuggestionStatus::Failed);
     assert_eq!(failed.error, "ansible-lint --fix changed nothing");
+    // A lint that finds it again refreshes the finding and keeps how the fix went.
+    harness
+        .report(AGENT, three_findings())
+        .await
+        .expect("report");
+    let relinted = harness.get(&target).await;
+    assert_eq!(relinted.status(), pb::SuggestionStatus::Failed);
+    assert_eq!(relinted.error, failed.error);
+    assert_eq!(relinted.request_id, failed.request_id);
 
     let retried = harness
         .accept(&target)
@@ -743,12 +772,6 @@ async fn a_failed_fix_can_be_accepted_again_and_unfit_suggestions_cannot_be_acce
         .report(AGENT, three_findings()[..1].to_vec())
         .await
         .expect("report");
-    harness
-        .accept(&id_of("aaaa000000000002"))
-        .await
-        .map(|_| ())
-        .map_err(|s| s.code())
-        .expect_err("resolved");
     let resolved = harness
         .accept(&id_of("aaaa000000000002"))
         .await
@@ -758,6 +781,31 @@ async fn a_failed_fix_can_be_accepted_again_and_unfit_suggestions_cannot_be_acce
         resolved.message().contains("resolved"),
         "{}",
         resolved.message()
+    );
+    // Only the agent that linted the repository can fix it: not while it is offline.
+    harness
+        .report(AGENT, three_findings())
+        .await
+        .expect("report");
+    let open = id_of("aaaa000000000002");
+    assert_eq!(
+        harness.get(&open).await.status(),
+        pb::SuggestionStatus::Open
+    );
+    harness.mark_offline(AGENT).await;
+    let offline = harness
+        .accept(&open)
+        .await
+        .expect_err("its agent is offline");
+    assert_eq!(offline.code(), Code::FailedPrecondition);
+    assert!(
+        offline.message().contains("offline"),
+        "{}",
+        offline.message()
+    );
+    assert_eq!(
+        harness.get(&open).await.status(),
+        pb::SuggestionStatus::Open
     );
     harness.stop().await;
 }

@@ -28,8 +28,6 @@ pub(crate) fn event_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok((read, write))
 }
 
-/// Makes `fd` (which must stay open until the command is spawned) available to the child as
-/// descriptor [`EVENTS_FD`], without close-on-exec.
 /// Sets up `command` the way every Ansible tool runs under the agent: plain output whatever the
 /// operator's terminal settings, no retry files left in the repository, no stdin, stdout and
 /// stderr piped, and its own process group, killed when the child handle is dropped, so a
@@ -47,6 +45,8 @@ pub(crate) fn configure_ansible_tool(command: &mut Command) {
         .kill_on_drop(true);
 }
 
+/// Makes `fd` (which must stay open until the command is spawned) available to the child as
+/// descriptor [`EVENTS_FD`], without close-on-exec.
 pub(crate) fn pass_fd(command: &mut Command, fd: &OwnedFd) {
     let source = fd.as_raw_fd();
     let duplicate = move || -> io::Result<()> {

@@ -1,5 +1,5 @@
-//! Registration, heartbeats, and catalog and suggestion reports: how the orchestrator knows this process is
-//! alive, what it can run, and which of its work must stop.
+//! Registration, heartbeats, and catalog and suggestion reports: how the orchestrator knows this
+//! process is alive, what it can run, and which of its work must stop.
 
 use super::retry::{Backoff, FailureLog, sleep_unless, status_kind};
 use super::{Agent, AgentCatalog, RPC_TIMEOUT};

@@ -14,8 +14,8 @@
 //! 4. The `WorkResult` follows the last event, retried the same way.
 //!
 //! Tasks: the work consumer runs in [`run_agent`]'s own future; the heartbeat, control,
-//! catalog-report and suggestion-report loops and one task per running work item are spawned on a `TaskTracker` and
-//! all end through one cancellation token before [`run_agent`] returns.
+//! catalog-report and suggestion-report loops and one task per running work item are spawned
+//! on a `TaskTracker` and all end through one cancellation token before [`run_agent`] returns.
 
 mod membership;
 pub(crate) mod retry;

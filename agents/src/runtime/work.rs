@@ -27,7 +27,8 @@ enum ClaimDecision {
     Run,
     /// Someone else runs it or it must not run: acknowledge and forget.
     Drop(String),
-    /// The orchestrator could not answer: back to the queue, after a pause.
+    /// The orchestrator could not answer, or the work must run on another agent: back to the
+    /// queue, after a pause.
     Later,
     /// The orchestrator says the item itself is invalid.
     Invalid(String),
