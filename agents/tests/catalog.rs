@@ -1,14 +1,13 @@
 //! Discovery on the example repository (`examples/homelab-infra`) and on a copy of it with
 //! broken files: concrete facts a person would check by reading the repository.
 
+mod support;
+
 use chiffon_agents::catalog::{Catalog, CatalogIssue, scan};
 use chiffon_proto::v1::{Playbook, PlaybookVariable};
 use std::fs;
-use std::path::{Path, PathBuf};
 
-fn example_repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/homelab-infra")
-}
+use support::example_dir as example_repo;
 
 fn playbook<'c>(catalog: &'c Catalog, path: &str) -> &'c Playbook {
     catalog
@@ -254,21 +253,8 @@ fn site_yml_is_the_union_of_what_it_imports() {
 
 /// Copies the example repository (without `.git`) to a temporary directory.
 fn copy_of_example() -> tempfile::TempDir {
-    fn copy(from: &Path, to: &Path) {
-        fs::create_dir_all(to).expect("mkdir");
-        for entry in fs::read_dir(from).expect("read dir") {
-            let entry = entry.expect("entry");
-            let target = to.join(entry.file_name());
-            let file_type = entry.file_type().expect("file type");
-            if file_type.is_dir() && entry.file_name() != ".git" {
-                copy(&entry.path(), &target);
-            } else if file_type.is_file() {
-                fs::copy(entry.path(), &target).expect("copy");
-            }
-        }
-    }
     let dir = tempfile::tempdir().expect("temp dir");
-    copy(&example_repo(), dir.path());
+    support::copy_dir(&example_repo(), dir.path());
     dir
 }
 

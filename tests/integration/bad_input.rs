@@ -338,9 +338,12 @@ async fn a_failing_playbook_fails_the_request_with_its_error() {
         "Rotate the certificates and then deploy uptime kuma",
     )
     .await;
-    let events = watch_to_end(&mut client, &request.request_id).await;
-    let kinds = assert_well_ordered(&events);
-    assert_eq!(kinds.last(), Some(&pb::RequestEventKind::RequestFailed));
+    let events = watch_to_outcome(
+        &mut client,
+        &request.request_id,
+        pb::RequestEventKind::RequestFailed,
+    )
+    .await;
     let last = events.last().expect("events");
     assert!(
         last.message.contains("certificate authority unreachable"),

@@ -150,13 +150,12 @@ async fn a_request_runs_to_success_on_postgres_and_rabbitmq() {
     let (request, plan) = submit_and_approve(&mut client, UPTIME_KUMA_REQUEST).await;
     assert_eq!(request.status(), pb::RequestStatus::Running);
     assert_eq!(plan.status(), pb::PlanStatus::Approved);
-    let events = watch_to_end(&mut client, &request.request_id).await;
-    let kinds = assert_well_ordered(&events);
-    assert_eq!(
-        kinds.last(),
-        Some(&pb::RequestEventKind::RequestSucceeded),
-        "{events:#?}"
-    );
+    let events = watch_to_outcome(
+        &mut client,
+        &request.request_id,
+        pb::RequestEventKind::RequestSucceeded,
+    )
+    .await;
 
     let kuma = deployment.workspace.homelab_root().join("kuma.home.arpa");
     let compose = crate::embedded::find_file(&kuma, "docker-compose.yml");
@@ -190,9 +189,9 @@ async fn a_request_runs_to_success_on_postgres_and_rabbitmq() {
         );
         assert!(result.event_count > 0);
     }
-    let progress = kinds
+    let progress = events
         .iter()
-        .filter(|kind| **kind == pb::RequestEventKind::StepProgress)
+        .filter(|event| event.kind() == pb::RequestEventKind::StepProgress)
         .count();
     let reported: i64 = finished
         .steps
@@ -223,13 +222,12 @@ async fn work_continues_across_a_broker_restart() {
     )
     .await;
     restart_broker().await;
-    let events = watch_to_end(&mut client, &request.request_id).await;
-    let kinds = assert_well_ordered(&events);
-    assert_eq!(
-        kinds.last(),
-        Some(&pb::RequestEventKind::RequestSucceeded),
-        "{events:#?}"
-    );
+    watch_to_outcome(
+        &mut client,
+        &request.request_id,
+        pb::RequestEventKind::RequestSucceeded,
+    )
+    .await;
     assert!(
         deployment
             .workspace
@@ -293,13 +291,12 @@ async fn work_of_an_agent_that_dies_fails_instead_of_hanging() {
     .await;
     deployment.agent.kill();
 
-    let events = watch_to_end(&mut client, &request.request_id).await;
-    let kinds = assert_well_ordered(&events);
-    assert_eq!(
-        kinds.last(),
-        Some(&pb::RequestEventKind::RequestFailed),
-        "{events:#?}"
-    );
+    let events = watch_to_outcome(
+        &mut client,
+        &request.request_id,
+        pb::RequestEventKind::RequestFailed,
+    )
+    .await;
     assert!(
         events
             .last()
@@ -345,13 +342,12 @@ async fn a_request_finishes_across_an_orchestrator_restart() {
     // the outage outlasts the agent offline timeout (5 s), which must not count against it.
     deployment.restart_orchestrator(std::time::Duration::from_secs(7));
     let mut client = orchestrator(&deployment.orchestrator.endpoint).await;
-    let events = watch_to_end(&mut client, &request.request_id).await;
-    let kinds = assert_well_ordered(&events);
-    assert_eq!(
-        kinds.last(),
-        Some(&pb::RequestEventKind::RequestSucceeded),
-        "{events:#?}"
-    );
+    watch_to_outcome(
+        &mut client,
+        &request.request_id,
+        pb::RequestEventKind::RequestSucceeded,
+    )
+    .await;
     assert!(
         deployment
             .workspace
@@ -401,13 +397,12 @@ async fn suggestions_and_templates_are_committed_on_postgres_and_rabbitmq() {
         .expect("accept the suggestion")
         .into_inner();
     let request = accepted.request.expect("the fix request");
-    let events = watch_to_end(&mut client, &request.request_id).await;
-    let kinds = assert_well_ordered(&events);
-    assert_eq!(
-        kinds.last(),
-        Some(&pb::RequestEventKind::RequestSucceeded),
-        "{events:#?}"
-    );
+    watch_to_outcome(
+        &mut client,
+        &request.request_id,
+        pb::RequestEventKind::RequestSucceeded,
+    )
+    .await;
 
     let listed = suggestion_client
         .list_suggestions(pb::ListSuggestionsRequest::default())
@@ -439,13 +434,12 @@ async fn suggestions_and_templates_are_committed_on_postgres_and_rabbitmq() {
         panic!("one step expected: {plan:?}");
     };
     assert_eq!(step.action(), pb::StepAction::GenerateTemplate);
-    let events = watch_to_end(&mut client, &request.request_id).await;
-    let kinds = assert_well_ordered(&events);
-    assert_eq!(
-        kinds.last(),
-        Some(&pb::RequestEventKind::RequestSucceeded),
-        "{events:#?}"
-    );
+    watch_to_outcome(
+        &mut client,
+        &request.request_id,
+        pb::RequestEventKind::RequestSucceeded,
+    )
+    .await;
     let tip = branch_tip(&git, "chiffon/template-grafana");
     assert_eq!(tip.parent_ids().collect::<Vec<_>>(), [base]);
     assert!(

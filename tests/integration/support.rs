@@ -426,6 +426,19 @@ pub async fn watch_to_end(
     events
 }
 
+/// Follows the request to its end, checks its history is well ordered (see
+/// [`assert_well_ordered`]) and ends with `outcome`, and returns the events.
+pub async fn watch_to_outcome(
+    client: &mut OrchestratorServiceClient<Channel>,
+    request_id: &str,
+    outcome: pb::RequestEventKind,
+) -> Vec<pb::RequestEvent> {
+    let events = watch_to_end(client, request_id).await;
+    let kinds = assert_well_ordered(&events);
+    assert_eq!(kinds.last(), Some(&outcome), "{events:#?}");
+    events
+}
+
 /// Checks the history is gap-free from 1, ends with exactly one final event, and that each
 /// step's events came in lifecycle order; returns the kinds in order.
 pub fn assert_well_ordered(events: &[pb::RequestEvent]) -> Vec<pb::RequestEventKind> {

@@ -236,7 +236,8 @@ pub fn require_tools() {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies the tree `from` into `to`, leaving out ansible-lint's cache.
+pub fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).expect("mkdir");
     for entry in fs::read_dir(from).expect("read dir") {
         let entry = entry.expect("entry");
