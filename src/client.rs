@@ -184,6 +184,10 @@ pub struct RunOptionsArgs {
     /// Show the differences in changed files and templates.
     #[arg(long)]
     diff: bool,
+    /// Run against this inventory of the agents (see `chiffon catalog inventories`) instead of
+    /// their default, e.g. "staging".
+    #[arg(long, value_name = "NAME")]
+    inventory: Option<String>,
 }
 
 impl RunOptionsArgs {
@@ -199,6 +203,7 @@ impl RunOptionsArgs {
                 .collect(),
             check_mode: self.check,
             diff: self.diff,
+            inventory: self.inventory.clone().unwrap_or_default(),
         };
         (options != pb::RunOptions::default()).then_some(options)
     }

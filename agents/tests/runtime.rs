@@ -171,6 +171,7 @@ impl Default for ScriptedExecutor {
                 message: "invalid YAML".into(),
                 agent_id: String::new(),
             }],
+            inventories: Vec::new(),
         };
         Self {
             executed: Mutex::default(),
@@ -623,6 +624,7 @@ async fn a_changed_catalog_is_reported_and_an_unknown_agent_registers_again() {
             ..Default::default()
         }],
         issues: Vec::new(),
+        inventories: Vec::new(),
     };
 
     harness

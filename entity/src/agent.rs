@@ -30,6 +30,10 @@ pub struct Model {
     pub registered_at: DateTimeUtc,
     /// When its last heartbeat or registration arrived.
     pub last_seen_at: DateTimeUtc,
+    /// JSON array of the inventories an infrastructure agent runs against, the default first:
+    /// name, source, groups with their hosts, and the error when one could not be read.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub inventories: Json,
 }
 
 /// Relations of an agent.

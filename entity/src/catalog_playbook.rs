@@ -46,6 +46,14 @@ pub struct Model {
     /// JSON array of its play names, in order.
     #[sea_orm(column_type = "JsonBinary")]
     pub plays: Json,
+    /// JSON array of its plays: name, file, host pattern, tags, roles and the hosts the pattern
+    /// selects in each inventory.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub play_details: Json,
+    /// JSON array of the parts tags select inside it: name, tags, play, roles, services, images,
+    /// templates, variables, tasks and description.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub parts: Json,
 }
 
 /// Relations of a catalog entry.

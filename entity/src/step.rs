@@ -37,6 +37,16 @@ pub struct Model {
     pub depends_on: Json,
     /// Risk shown to the approver.
     pub risk: RiskLevel,
+    /// Why the step has its risk level, for the approver.
+    #[sea_orm(column_type = "Text")]
+    pub risk_reason: String,
+    /// JSON array of the hosts the step runs on, as the catalog resolved them when it was
+    /// planned; empty when unknown until it runs.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub hosts: Json,
+    /// JSON array of the roles the step runs, in order.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub roles: Json,
     /// Planner's estimate of the wall time, in seconds.
     pub estimated_seconds: i64,
     /// JSON object passed to `ansible-playbook --extra-vars`.

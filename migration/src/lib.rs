@@ -20,6 +20,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial;
 mod m20261123_000002_catalog_details;
 mod m20261123_000003_actions_and_suggestions;
+mod m20261204_000004_plays_parts_inventories;
 
 /// Every migration of Chiffon's schema, in the order they apply.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_catalog_details::Migration),
             Box::new(m20261123_000003_actions_and_suggestions::Migration),
+            Box::new(m20261204_000004_plays_parts_inventories::Migration),
         ]
     }
 }

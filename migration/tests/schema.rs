@@ -135,6 +135,10 @@ async fn assert_column_types(db: &DatabaseConnection) {
         ("requests", "rerun_of_request_id", "uuid", "uuid_text"),
         ("suggestions", "line", "bigint", "integer"),
         ("suggestions", "commit", "jsonb", "jsonb_text"),
+        ("catalog_playbooks", "parts", "jsonb", "jsonb_text"),
+        ("agents", "inventories", "jsonb", "jsonb_text"),
+        ("steps", "risk_reason", "text", "text"),
+        ("steps", "hosts", "jsonb", "jsonb_text"),
     ];
     for &(table, column, postgres, sqlite) in expected {
         let (sql, want) = match backend {
@@ -229,6 +233,9 @@ async fn round_trip_rows(db: &DatabaseConnection) {
         custom_playbook_needed: Set(true),
         depends_on: Set(json!([0])),
         risk: Set(RiskLevel::High),
+        risk_reason: Set("runs all 107 roles of nas.yml for one service".into()),
+        hosts: Set(json!(["nas.lan", "media.lan"])),
+        roles: Set(json!(["common", "uptime_kuma_monitors"])),
         estimated_seconds: Set(5_000_000_000),
         extra_vars: Set(json!({"portals": ["a", "b"], "nested": {"n": 1.5, "t": true}})),
         status: Set(StepStatus::Failed),
@@ -314,6 +321,13 @@ async fn round_trip_rows(db: &DatabaseConnection) {
         status: Set(AgentStatus::Offline),
         registered_at: Set(at - Duration::days(3)),
         last_seen_at: Set(at),
+        inventories: Set(json!([{
+            "name": "staging",
+            "source": "inventories/staging/hosts.ini",
+            "is_default": true,
+            "groups": [{"name": "media", "hosts": ["jelly.lan"], "children": []}],
+            "error": "",
+        }])),
     };
     let agent = agent.insert(db).await.expect("agent");
     assert_eq!(
@@ -346,6 +360,15 @@ async fn round_trip_rows(db: &DatabaseConnection) {
             "default_value": "3001",
         }])),
         plays: Set(json!(["Deploy Uptime Kuma"])),
+        play_details: Set(json!([{
+            "name": "Deploy Uptime Kuma",
+            "path": "playbooks/kuma.yml",
+            "host_pattern": "homelab",
+            "tags": ["monitoring"],
+            "roles": ["common", "uptime_kuma"],
+            "targets": [{"inventory": "default", "groups": ["homelab"], "hosts": ["kuma.lan"]}],
+        }])),
+        parts: Set(json!([{"name": "uptime_kuma", "tags": ["kuma"], "play_index": 0}])),
     };
     let playbook = playbook.insert(db).await.expect("catalog playbook");
     assert_eq!(
@@ -488,23 +511,39 @@ async fn cascades_follow_foreign_keys(db: &DatabaseConnection) {
     );
 }
 
-/// Writes an agent and a catalog row with the initial schema's columns only (the entity already
-/// has more), as a database created before the second migration holds them.
+/// Writes an agent and a catalog row with the initial schema's columns only (the entities
+/// already have more), as a database created before the second migration holds them.
 async fn insert_initial_schema_playbook(db: &DatabaseConnection) -> Uuid {
     let at = now();
-    agent::ActiveModel {
-        id: Set("legacy-agent".into()),
-        kind: Set(AgentKind::Infra),
-        hostname: Set("nas".into()),
-        version: Set("0.0.1".into()),
-        instance_id: Set(Uuid::new_v4().to_string()),
-        status: Set(AgentStatus::Online),
-        registered_at: Set(at),
-        last_seen_at: Set(at),
-    }
-    .insert(db)
-    .await
-    .expect("agent under the initial schema");
+    let agent = Query::insert()
+        .into_table(Alias::new("agents"))
+        .columns(
+            [
+                "id",
+                "kind",
+                "hostname",
+                "version",
+                "instance_id",
+                "status",
+                "registered_at",
+                "last_seen_at",
+            ]
+            .map(Alias::new),
+        )
+        .values_panic([
+            "legacy-agent".into(),
+            "infra".into(),
+            "nas".into(),
+            "0.0.1".into(),
+            Uuid::new_v4().to_string().into(),
+            "online".into(),
+            at.into(),
+            at.into(),
+        ])
+        .to_owned();
+    db.execute(&agent)
+        .await
+        .expect("agent under the initial schema");
     let id = Uuid::new_v4();
     let insert = Query::insert()
         .into_table(Alias::new("catalog_playbooks"))
@@ -550,9 +589,17 @@ async fn rows_from_the_initial_schema_get_empty_details(db: &DatabaseConnection,
         &row.templates,
         &row.variables,
         &row.plays,
+        &row.play_details,
+        &row.parts,
     ] {
         assert_eq!(details, &json!([]), "{row:?}");
     }
+    let agent = Agent::find_by_id("legacy-agent")
+        .one(db)
+        .await
+        .expect("read the legacy agent")
+        .expect("the legacy agent is there");
+    assert_eq!(agent.inventories, json!([]));
     Agent::delete_by_id("legacy-agent")
         .exec(db)
         .await

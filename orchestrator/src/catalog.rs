@@ -1,5 +1,6 @@
 //! Questions about the catalog the infrastructure agents reported: list it, look a playbook up,
-//! match a task against it, and list the files the agents could not index.
+//! match a task against it, list the files the agents could not index and the inventories they
+//! run against.
 //!
 //! Everything here only reads. The catalog is written by the engine, in the transaction that
 //! registers an agent or takes its `ReportCatalog`, which replaces the agent's playbooks and
@@ -133,6 +134,23 @@ impl Orchestrator {
             self.config().match_threshold,
             limit,
         ))
+    }
+
+    /// The inventories of the infrastructure agents (or only of `agent_id`, when not empty), by
+    /// agent, each agent's default first.
+    pub async fn list_inventories(&self, agent_id: &str) -> Result<Vec<pb::Inventory>> {
+        let mut query = agent::Entity::find()
+            .filter(agent::Column::Kind.eq(AgentKind::Infra))
+            .order_by_asc(agent::Column::Id);
+        let agent_id = agent_id.trim();
+        if !agent_id.is_empty() {
+            query = query.filter(agent::Column::Id.eq(agent_id.to_owned()));
+        }
+        let mut inventories = Vec::new();
+        for agent in query.all(self.db()).await? {
+            inventories.extend(convert::stored_inventories(&agent)?);
+        }
+        Ok(inventories)
     }
 
     /// Files the infrastructure agents (or only `agent_id`, when not empty) could not index, by

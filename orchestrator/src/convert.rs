@@ -68,6 +68,7 @@ pub fn run_options_message(options: &RunOptions) -> pb::RunOptions {
         tags: options.tags.clone(),
         check_mode: options.check_mode,
         diff: options.diff,
+        inventory: options.inventory.clone(),
     }
 }
 
@@ -212,6 +213,9 @@ pub fn step(row: &step::Model) -> Result<pb::Step> {
             .as_ref()
             .map(|template| stored_template(template).map(|spec| template_message(&spec)))
             .transpose()?,
+        risk_reason: row.risk_reason.clone(),
+        hosts: json_list("step hosts", &row.hosts)?,
+        roles: json_list("step roles", &row.roles)?,
     })
 }
 
@@ -237,8 +241,8 @@ pub fn agent_kind_filter(kind: pb::AgentKind) -> Option<db::AgentKind> {
     }
 }
 
-pub fn agent(row: &agent::Model, playbook_count: usize) -> pb::Agent {
-    pb::Agent {
+pub fn agent(row: &agent::Model, playbook_count: usize) -> Result<pb::Agent> {
+    Ok(pb::Agent {
         agent_id: row.id.clone(),
         kind: agent_kind(row.kind) as i32,
         hostname: row.hostname.clone(),
@@ -250,7 +254,32 @@ pub fn agent(row: &agent::Model, playbook_count: usize) -> pb::Agent {
         registered_at: Some(timestamp(row.registered_at)),
         last_seen_at: Some(timestamp(row.last_seen_at)),
         playbook_count: i32::try_from(playbook_count).unwrap_or(i32::MAX),
+        inventories: stored_inventories(row)?
+            .into_iter()
+            .map(|inventory| inventory.name)
+            .collect(),
+    })
+}
+
+/// The JSON stored on an agent row for its inventories; the agent id is the row's own.
+pub fn inventories_json(inventories: &[pb::Inventory]) -> serde_json::Value {
+    let stored: Vec<pb::Inventory> = inventories
+        .iter()
+        .map(|inventory| pb::Inventory {
+            agent_id: String::new(),
+            ..inventory.clone()
+        })
+        .collect();
+    serde_json::json!(stored)
+}
+
+/// The inventories stored on an agent row, the default first, each naming the agent.
+pub fn stored_inventories(row: &agent::Model) -> Result<Vec<pb::Inventory>> {
+    let mut inventories: Vec<pb::Inventory> = json_list("agent inventories", &row.inventories)?;
+    for inventory in &mut inventories {
+        inventory.agent_id.clone_from(&row.id);
     }
+    Ok(inventories)
 }
 
 pub fn event(row: &event::Model) -> Result<pb::RequestEvent> {
@@ -461,6 +490,8 @@ pub fn catalog_playbook_row(
         templates: Set(serde_json::json!(playbook.templates)),
         variables: Set(serde_json::json!(variables)),
         plays: Set(serde_json::json!(playbook.plays)),
+        play_details: Set(serde_json::json!(playbook.play_details)),
+        parts: Set(serde_json::json!(playbook.parts)),
     }
 }
 
@@ -495,6 +526,8 @@ pub fn catalog_playbook(row: &catalog_playbook::Model) -> Result<pb::Playbook> {
             .collect(),
         plays: json_list("play names", &row.plays)?,
         agent_id: row.agent_id.clone(),
+        play_details: json_list("plays", &row.play_details)?,
+        parts: json_list("playbook parts", &row.parts)?,
     })
 }
 
@@ -526,6 +559,13 @@ pub fn match_response(outcome: MatchOutcome) -> pb::MatchPlaybooksResponse {
             .matches
             .into_iter()
             .map(|candidate| pb::PlaybookMatch {
+                part: candidate
+                    .part
+                    .as_ref()
+                    .map(|part| part.name.clone())
+                    .unwrap_or_default(),
+                tags: candidate.selection.tags,
+                limit: candidate.selection.limit,
                 playbook: Some(candidate.playbook),
                 confidence: candidate.confidence,
                 reasons: candidate.reasons,
@@ -538,7 +578,10 @@ pub fn match_response(outcome: MatchOutcome) -> pb::MatchPlaybooksResponse {
 }
 
 /// A stored JSON array; NULL (never written) reads as empty.
-fn json_list<T: DeserializeOwned>(what: &'static str, value: &serde_json::Value) -> Result<Vec<T>> {
+pub(crate) fn json_list<T: DeserializeOwned>(
+    what: &'static str,
+    value: &serde_json::Value,
+) -> Result<Vec<T>> {
     if value.is_null() {
         return Ok(Vec::new());
     }

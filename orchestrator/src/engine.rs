@@ -565,7 +565,12 @@ impl Orchestrator {
                 "instance_id is required: a fresh UUID for every agent process".into(),
             ));
         }
-        validate_catalog(&registration.playbooks, &registration.catalog_issues)?;
+        let catalog = CatalogReport {
+            playbooks: &registration.playbooks,
+            issues: &registration.catalog_issues,
+            inventories: &registration.inventories,
+        };
+        validate_catalog(&catalog)?;
         let now = chrono::Utc::now();
         let txn = self.db().begin().await?;
         let mut fx = Effects::default();
@@ -578,6 +583,7 @@ impl Orchestrator {
             status: Set(AgentStatus::Online),
             registered_at: Set(now),
             last_seen_at: Set(now),
+            inventories: Set(convert::inventories_json(catalog.inventories)),
         };
         let agent = match agent::Entity::find_by_id(registration.agent_id.clone())
             .one(&txn)
@@ -586,13 +592,7 @@ impl Orchestrator {
             Some(_) => row.update(&txn).await?,
             None => row.insert(&txn).await?,
         };
-        replace_catalog(
-            &txn,
-            &agent.id,
-            &registration.playbooks,
-            &registration.catalog_issues,
-        )
-        .await?;
+        replace_catalog(&txn, &agent.id, &catalog).await?;
         let orphaned = step::Entity::find()
             .filter(step::Column::AgentId.eq(agent.id.clone()))
             .filter(step::Column::Status.eq(StepStatus::Running))
@@ -640,27 +640,30 @@ impl Orchestrator {
         Ok(stop)
     }
 
-    /// Replaces an agent process's catalog and catalog issues after its repository changed;
-    /// returns the catalog's size.
+    /// Replaces an agent process's catalog, catalog issues and inventories after its
+    /// repository changed; returns the catalog's size.
     pub async fn report_catalog(
         &self,
         agent_id: &str,
         instance_id: &str,
-        playbooks: &[pb::Playbook],
-        issues: &[pb::CatalogIssue],
+        catalog: &CatalogReport<'_>,
     ) -> Result<usize> {
-        validate_catalog(playbooks, issues)?;
+        validate_catalog(catalog)?;
         let txn = self.db().begin().await?;
-        find_agent_process(&txn, agent_id, instance_id).await?;
-        replace_catalog(&txn, agent_id, playbooks, issues).await?;
+        let agent = find_agent_process(&txn, agent_id, instance_id).await?;
+        replace_catalog(&txn, agent_id, catalog).await?;
+        let mut agent: agent::ActiveModel = agent.into();
+        agent.inventories = Set(convert::inventories_json(catalog.inventories));
+        agent.update(&txn).await?;
         txn.commit().await?;
         tracing::info!(
             %agent_id,
-            playbooks = playbooks.len(),
-            issues = issues.len(),
+            playbooks = catalog.playbooks.len(),
+            issues = catalog.issues.len(),
+            inventories = catalog.inventories.len(),
             "agent catalog updated"
         );
-        Ok(playbooks.len())
+        Ok(catalog.playbooks.len())
     }
 
     /// Whether running work `work_id` should go on in agent process `instance_id`.
@@ -888,6 +891,7 @@ impl Orchestrator {
                     tags: options.tags,
                     check_mode: options.check_mode,
                     diff: options.diff,
+                    inventory: options.inventory,
                 })
             }
             StepAction::ApplySuggestion => {
@@ -1246,11 +1250,16 @@ pub(crate) fn validate_run_options(options: Option<&pb::RunOptions>) -> Result<R
             tags.push(tag.to_owned());
         }
     }
+    let inventory = options.inventory.trim();
+    if !inventory.is_empty() {
+        validate_inventory_name(inventory)?;
+    }
     Ok(RunOptions {
         limit: limit.to_owned(),
         tags,
         check_mode: options.check_mode,
         diff: options.diff,
+        inventory: inventory.to_owned(),
     })
 }
 
@@ -1415,6 +1424,26 @@ fn display_name(person: &str) -> &str {
     }
 }
 
+/// Longest inventory name, in characters.
+const MAX_INVENTORY_NAME: usize = 64;
+
+/// Refuses inventory names a request could not type: 1 to 64 letters, digits, '.', '_' or '-'.
+pub(crate) fn validate_inventory_name(name: &str) -> Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= MAX_INVENTORY_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(OrchestratorError::InvalidArgument(format!(
+            "inventory name \"{name}\" is invalid: use 1 to {MAX_INVENTORY_NAME} letters, \
+             digits, '.', '_' or '-', e.g. \"staging\""
+        )))
+    }
+}
+
 fn validate_agent_id(agent_id: &str) -> Result<()> {
     let valid = !agent_id.is_empty()
         && agent_id.len() <= 128
@@ -1430,8 +1459,36 @@ fn validate_agent_id(agent_id: &str) -> Result<()> {
     }
 }
 
-/// Refuses catalog entries and issues without a path, and issues with a negative line.
-fn validate_catalog(playbooks: &[pb::Playbook], issues: &[pb::CatalogIssue]) -> Result<()> {
+/// What an infrastructure agent reports about its repository, as one unit: the engine replaces
+/// all of it together.
+#[derive(Debug, Clone, Copy)]
+pub struct CatalogReport<'a> {
+    /// Every playbook of the repository.
+    pub playbooks: &'a [pb::Playbook],
+    /// What could not be indexed, and what the repository needs but lacks.
+    pub issues: &'a [pb::CatalogIssue],
+    /// The inventories the agent runs against, the default first.
+    pub inventories: &'a [pb::Inventory],
+}
+
+/// Refuses catalog entries and issues without a path, issues with a negative line, and
+/// inventories without a valid, unique name.
+fn validate_catalog(catalog: &CatalogReport<'_>) -> Result<()> {
+    let CatalogReport {
+        playbooks,
+        issues,
+        inventories,
+    } = catalog;
+    let mut names = std::collections::BTreeSet::new();
+    for inventory in inventories.iter() {
+        validate_inventory_name(&inventory.name)?;
+        if !names.insert(inventory.name.as_str()) {
+            return Err(OrchestratorError::InvalidArgument(format!(
+                "the agent reports two inventories named \"{}\"; names must be unique",
+                inventory.name
+            )));
+        }
+    }
     if playbooks
         .iter()
         .any(|playbook| playbook.path.trim().is_empty())
@@ -1454,14 +1511,17 @@ fn validate_catalog(playbooks: &[pb::Playbook], issues: &[pb::CatalogIssue]) -> 
     Ok(())
 }
 
-/// Makes `playbooks` the whole catalog of `agent_id` and `issues` its whole list of files it
-/// could not index, in the caller's transaction so readers never see one without the other.
+/// Makes the report's playbooks the whole catalog of `agent_id` and its issues the whole list of
+/// what it could not index, in the caller's transaction so readers never see one without the
+/// other. The caller stores the inventories with the agent row.
 async fn replace_catalog(
     txn: &DatabaseTransaction,
     agent_id: &str,
-    playbooks: &[pb::Playbook],
-    issues: &[pb::CatalogIssue],
+    catalog: &CatalogReport<'_>,
 ) -> Result<()> {
+    let CatalogReport {
+        playbooks, issues, ..
+    } = *catalog;
     catalog_playbook::Entity::delete_many()
         .filter(catalog_playbook::Column::AgentId.eq(agent_id.to_owned()))
         .exec(txn)
@@ -1574,6 +1634,9 @@ fn rerun_plan(
                 .filter_map(new_position)
                 .collect(),
             risk: step.risk,
+            risk_reason: step.risk_reason.clone(),
+            hosts: convert::json_list("step hosts", &step.hosts)?,
+            roles: convert::json_list("step roles", &step.roles)?,
             estimated_seconds: step.estimated_seconds,
             extra_vars,
             action: step.action,
@@ -1723,6 +1786,9 @@ async fn insert_plan(
                 custom_playbook_needed: Set(draft_step.needs_custom_playbook()),
                 depends_on: Set(serde_json::json!(draft_step.depends_on)),
                 risk: Set(draft_step.risk),
+                risk_reason: Set(draft_step.risk_reason.clone()),
+                hosts: Set(serde_json::json!(draft_step.hosts)),
+                roles: Set(serde_json::json!(draft_step.roles)),
                 estimated_seconds: Set(draft_step.estimated_seconds),
                 extra_vars: Set(serde_json::Value::Object(draft_step.extra_vars.clone())),
                 status: Set(StepStatus::Pending),

@@ -31,7 +31,8 @@
 //! Below the threshold the answer is "no playbook fits", still with the closest candidates and
 //! advice on what to generate instead.
 
-use chiffon_proto::v1::Playbook;
+use crate::planner::RunOptions;
+use chiffon_proto::v1::{Playbook, PlaybookPart};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
@@ -56,6 +57,10 @@ pub const DEFAULT_LIMIT: usize = 5;
 pub struct PlaybookMatch {
     /// The playbook.
     pub playbook: Playbook,
+    /// The tagged part of the playbook that matches; `None` when the whole playbook does.
+    pub part: Option<PlaybookPart>,
+    /// The tags and limit that select the part (empty for the whole playbook).
+    pub selection: RunOptions,
     /// From 0 (no evidence) to 1 (every word of the task explained by its strongest fields).
     pub confidence: f64,
     /// Why, for people: "name matches 'uptime', 'kuma'", "deploys service uptime-kuma", …
@@ -131,6 +136,8 @@ impl<'a> Matcher<'a> {
             .take(limit)
             .map(|&(confidence, index)| PlaybookMatch {
                 playbook: self.playbooks[index].playbook.clone(),
+                part: None,
+                selection: RunOptions::default(),
                 confidence,
                 reasons: reasons(&self.playbooks[index], &words, &explanations[index]),
             })

@@ -42,6 +42,32 @@ pub struct RunOptions {
     pub check_mode: bool,
     /// Show differences (`--diff`).
     pub diff: bool,
+    /// Name of the agent inventory to run against; empty for the agent's default.
+    pub inventory: String,
+}
+
+impl RunOptions {
+    /// The options a step of a request with these options runs with, when the planner chose
+    /// `selection` (the tags and limit that select the step's part of its playbook): what the
+    /// person set wins field by field, the rest comes from the selection. A person's limit is
+    /// enough on its own: a play never runs beyond its own hosts, whatever the limit.
+    pub fn applied_to(&self, selection: &RunOptions) -> RunOptions {
+        RunOptions {
+            limit: if self.limit.is_empty() {
+                selection.limit.clone()
+            } else {
+                self.limit.clone()
+            },
+            tags: if self.tags.is_empty() {
+                selection.tags.clone()
+            } else {
+                self.tags.clone()
+            },
+            check_mode: self.check_mode,
+            diff: self.diff,
+            inventory: self.inventory.clone(),
+        }
+    }
 }
 
 /// The scaffold a template step writes. Stored as a JSON object on the step.
@@ -85,6 +111,12 @@ pub struct StepDraft {
     /// How much harm it can do.
     #[serde(serialize_with = "serialize_risk")]
     pub risk: RiskLevel,
+    /// Why it has that risk, for the approver.
+    pub risk_reason: String,
+    /// Hosts it runs on, as the catalog resolved them; empty when unknown until it runs.
+    pub hosts: Vec<String>,
+    /// Roles it runs, in order.
+    pub roles: Vec<String>,
     /// Estimated run time.
     pub estimated_seconds: i64,
     /// Extra variables for the playbook.
@@ -109,6 +141,9 @@ impl StepDraft {
             playbook: None,
             depends_on: Vec::new(),
             risk: RiskLevel::High,
+            risk_reason: "no playbook in the catalog does this yet".to_owned(),
+            hosts: Vec::new(),
+            roles: Vec::new(),
             estimated_seconds: 0,
             extra_vars: serde_json::Map::new(),
             action: StepAction::RunPlaybook,
@@ -149,11 +184,12 @@ impl PlanDraft {
         self.steps.iter().any(StepDraft::needs_custom_playbook)
     }
 
-    /// Gives every playbook step `options`; the other actions take none.
+    /// Applies a request's `options` to every playbook step (see [`RunOptions::applied_to`]);
+    /// the other actions take none.
     pub fn with_run_options(mut self, options: &RunOptions) -> Self {
         for step in &mut self.steps {
             if step.action == StepAction::RunPlaybook {
-                step.run_options = options.clone();
+                step.run_options = options.applied_to(&step.run_options);
             }
         }
         self
@@ -317,6 +353,10 @@ fn template_plan(text: &str, template: TemplateSpec) -> PlanDraft {
         playbook: None,
         depends_on: Vec::new(),
         risk: RiskLevel::Low,
+        risk_reason: "changes no host: the scaffold is a commit on a new branch for you to review"
+            .to_owned(),
+        hosts: Vec::new(),
+        roles: Vec::new(),
         estimated_seconds: REPOSITORY_CHANGE_SECONDS,
         extra_vars: serde_json::Map::new(),
         action: StepAction::GenerateTemplate,
@@ -796,6 +836,7 @@ mod tests {
             tags: vec!["backup".into()],
             check_mode: true,
             diff: false,
+            inventory: String::new(),
         };
         let plain = plan("Back up the NAS", "", &homelab());
         let limited = plain.clone().with_run_options(&options);

@@ -249,6 +249,10 @@ pub(crate) fn fix_plan(text: &str, row: &suggestion::Model) -> PlanDraft {
         playbook: None,
         depends_on: Vec::new(),
         risk: RiskLevel::Low,
+        risk_reason: "changes no host: the fix is a commit on a new branch for you to review"
+            .to_owned(),
+        hosts: Vec::new(),
+        roles: Vec::new(),
         estimated_seconds: REPOSITORY_CHANGE_SECONDS,
         extra_vars: serde_json::Map::new(),
         action: StepAction::ApplySuggestion,

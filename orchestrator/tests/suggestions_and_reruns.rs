@@ -115,6 +115,7 @@ impl Harness {
                     ),
                 ],
                 catalog_issues: Vec::new(),
+                inventories: Vec::new(),
             }))
             .await
             .expect("register");
@@ -908,6 +909,7 @@ async fn run_options_are_validated_stored_and_sent_with_the_playbook() {
         tags: vec!["backup".into(), "config.v2".into()],
         check_mode: true,
         diff: true,
+        inventory: String::new(),
     };
     let submitted = harness
         .submit("Back up the NAS", Some(options.clone()))

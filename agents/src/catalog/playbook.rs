@@ -303,6 +303,8 @@ impl Scanner {
             plays: expansion.plays.clone(),
             // The orchestrator fills in which agent reported it.
             agent_id: String::new(),
+            play_details: Vec::new(),
+            parts: Vec::new(),
         }
     }
 

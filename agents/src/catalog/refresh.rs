@@ -62,6 +62,7 @@ impl From<Catalog> for AgentCatalog {
         Self {
             playbooks: catalog.playbooks,
             issues: catalog.issues.into_iter().map(Into::into).collect(),
+            inventories: Vec::new(),
         }
     }
 }

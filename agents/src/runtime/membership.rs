@@ -36,7 +36,11 @@ impl Agent {
         loop {
             // Read on every attempt: the catalog may have changed while the orchestrator was
             // unreachable.
-            let AgentCatalog { playbooks, issues } = self.executor.catalog();
+            let AgentCatalog {
+                playbooks,
+                issues,
+                inventories,
+            } = self.executor.catalog();
             let playbook_count = playbooks.len();
             let issue_count = issues.len();
             let request = RegisterAgentRequest {
@@ -47,6 +51,7 @@ impl Agent {
                 instance_id: self.instance_id.clone(),
                 playbooks,
                 catalog_issues: issues,
+                inventories,
             };
             match self
                 .client
@@ -218,13 +223,18 @@ impl Report for CatalogReport {
     const WHAT: &'static str = "reporting the catalog to the orchestrator";
 
     async fn send(agent: &Agent, catalog: AgentCatalog) -> Result<(), tonic::Status> {
-        let AgentCatalog { playbooks, issues } = catalog;
+        let AgentCatalog {
+            playbooks,
+            issues,
+            inventories,
+        } = catalog;
         let (playbook_count, issue_count) = (playbooks.len(), issues.len());
         let request = ReportCatalogRequest {
             agent_id: agent.config.agent_id.clone(),
             instance_id: agent.instance_id.clone(),
             playbooks,
             catalog_issues: issues,
+            inventories,
         };
         agent
             .client

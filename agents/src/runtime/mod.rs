@@ -24,7 +24,9 @@ mod work;
 use crate::{AgentError, RunOutcome};
 use chiffon_bus::{Bus, Destination};
 use chiffon_proto::v1::agent_service_client::AgentServiceClient;
-use chiffon_proto::v1::{AgentKind, CatalogIssue, Playbook, Suggestion, TaskEvent, WorkItem};
+use chiffon_proto::v1::{
+    AgentKind, CatalogIssue, Inventory, Playbook, Suggestion, TaskEvent, WorkItem,
+};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -113,8 +115,11 @@ impl AgentConfig {
 pub struct AgentCatalog {
     /// Playbooks the agent can run.
     pub playbooks: Vec<Playbook>,
-    /// Files of its repository it could not index, or only in part.
+    /// Files of its repository it could not index, or only in part, and what the repository
+    /// needs but lacks.
     pub issues: Vec<CatalogIssue>,
+    /// Inventories it runs playbooks against, the default first.
+    pub inventories: Vec<Inventory>,
 }
 
 /// What an agent kind does with a work item; everything else is the runtime's job.

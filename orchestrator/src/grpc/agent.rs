@@ -1,7 +1,7 @@
 //! `chiffon.v1.AgentService`.
 
 use crate::convert;
-use crate::engine::{Claim, Orchestrator};
+use crate::engine::{CatalogReport, Claim, Orchestrator};
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::agent_service_server::AgentService;
 use tonic::{Request, Response, Status};
@@ -29,7 +29,7 @@ impl AgentService for AgentApi {
         let agent = self.orchestrator.register_agent(registration).await?;
         let interval = self.orchestrator.config().heartbeat_interval;
         Ok(Response::new(pb::RegisterAgentResponse {
-            agent: Some(convert::agent(&agent, playbooks)),
+            agent: Some(convert::agent(&agent, playbooks)?),
             heartbeat_interval: Some(prost_types::Duration {
                 seconds: interval.as_secs() as i64,
                 nanos: interval.subsec_nanos() as i32,
@@ -71,7 +71,7 @@ impl AgentService for AgentApi {
             agents: agents
                 .iter()
                 .map(|(agent, count)| convert::agent(agent, *count))
-                .collect(),
+                .collect::<Result<_, _>>()?,
         }))
     }
 
@@ -106,8 +106,11 @@ impl AgentService for AgentApi {
             .report_catalog(
                 &request.agent_id,
                 &request.instance_id,
-                &request.playbooks,
-                &request.catalog_issues,
+                &CatalogReport {
+                    playbooks: &request.playbooks,
+                    issues: &request.catalog_issues,
+                    inventories: &request.inventories,
+                },
             )
             .await?;
         Ok(Response::new(pb::ReportCatalogResponse {

@@ -71,4 +71,15 @@ impl CatalogService for CatalogApi {
             .await?;
         Ok(Response::new(pb::ListCatalogIssuesResponse { issues }))
     }
+
+    async fn list_inventories(
+        &self,
+        request: Request<pb::ListInventoriesRequest>,
+    ) -> Result<Response<pb::ListInventoriesResponse>, Status> {
+        let inventories = self
+            .orchestrator
+            .list_inventories(&request.into_inner().agent_id)
+            .await?;
+        Ok(Response::new(pb::ListInventoriesResponse { inventories }))
+    }
 }
