@@ -368,7 +368,7 @@ async fn round_trip_rows(db: &DatabaseConnection) {
             "roles": ["common", "uptime_kuma"],
             "targets": [{"inventory": "default", "groups": ["homelab"], "hosts": ["kuma.lan"]}],
         }])),
-        parts: Set(json!([{"name": "uptime_kuma", "tags": ["kuma"], "play_index": 0}])),
+        parts: Set(json!([{"name": "uptime_kuma", "tags": ["kuma"], "play_indexes": [0]}])),
     };
     let playbook = playbook.insert(db).await.expect("catalog playbook");
     assert_eq!(
