@@ -16,11 +16,15 @@
 //!
 //! Layout: `source` reads files, `jinja` reads templates, `tasks` walks task lists, `roles`
 //! resolves and reads roles, `playbook` follows roles and imports and assembles catalog
-//! entries, `vars` finds defaults, `compose` reads compose stacks, `services` names services.
+//! entries with their plays, `parts` decides which tagged parts tags select on their own,
+//! `readme` reads what the README says about them, `vars` finds defaults, `compose` reads
+//! compose stacks, `services` names services.
 
 mod compose;
 mod jinja;
+mod parts;
 mod playbook;
+mod readme;
 pub mod refresh;
 mod roles;
 mod services;
@@ -303,6 +307,8 @@ struct Scanner {
     stacks: HashMap<PathBuf, Rc<compose::Stack>>,
     /// Analysed playbooks; `None` for files that are not playbooks or could not be read.
     playbooks: HashMap<PathBuf, Option<Rc<playbook::PlaybookInfo>>>,
+    /// The repository's README, once read.
+    readme: Option<Rc<readme::Readme>>,
 }
 
 impl Scanner {
@@ -315,6 +321,7 @@ impl Scanner {
             templates: HashMap::new(),
             stacks: HashMap::new(),
             playbooks: HashMap::new(),
+            readme: None,
         }
     }
 

@@ -1,12 +1,13 @@
 //! Playbooks: reading one, following what it uses through roles and imports, and assembling its
 //! catalog entry.
 
+use super::parts;
 use super::roles::RoleInfo;
 use super::source::{self, patterns, scalar_text, string_field, tag_values};
-use super::tasks::{Context, RoleRef, Usage, Use};
+use super::tasks::{Context, PartUse, RoleRef, Usage, Use};
 use super::vars::{self, Scope};
 use super::{CatalogIssue, Origin, Scanner, jinja, services};
-use chiffon_proto::v1::{ComposeStack, Playbook, PlaybookVariable};
+use chiffon_proto::v1::{ComposeStack, Play, Playbook, PlaybookPart, PlaybookVariable};
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -102,6 +103,7 @@ impl Scanner {
             file_dirs: vec![dir.join("files"), dir.clone()],
             // Ansible looks for roles next to the playbook first.
             role_dirs: vec![dir.join("roles")],
+            tags_select_parts: true,
         };
         let mut info = PlaybookInfo {
             path: path.to_path_buf(),
@@ -117,9 +119,16 @@ impl Scanner {
             }
             let name = string_field(entry, "name");
             let hosts = entry.get("hosts").map(patterns).unwrap_or_default();
+            let tags = entry.get("tags").map(tag_values).unwrap_or_default();
             info.plays.extend(name.clone());
-            info.usage.uses.push(Use::Play { name, hosts });
-            self.play(&context, entry, &mut info.usage);
+            let mut content = Usage::default();
+            self.play(&context, entry, &mut content);
+            info.usage.uses.push(Use::Play {
+                name,
+                hosts,
+                tags,
+                content: Box::new(content),
+            });
         }
         Ok(Some(info))
     }
@@ -202,8 +211,26 @@ impl Scanner {
             .into_iter()
             .flatten()
         {
-            if let Some(role) = self.role_entry(context, entry, usage) {
-                usage.uses.push(Use::Role(role));
+            let tags = entry
+                .as_mapping()
+                .and_then(|mapping| mapping.get("tags"))
+                .map(tag_values)
+                .unwrap_or_default();
+            if tags.is_empty() {
+                if let Some(role) = self.role_entry(context, entry, usage) {
+                    usage.uses.push(Use::Role(role));
+                }
+                continue;
+            }
+            let mut part = Usage::default();
+            if let Some(role) = self.role_entry(context, entry, &mut part) {
+                let name = role.name.clone();
+                part.uses.push(Use::Role(role));
+                usage.uses.push(Use::Part(Box::new(PartUse {
+                    name,
+                    tags,
+                    usage: part,
+                })));
             }
         }
         for key in ["tasks", "post_tasks", "handlers"] {
@@ -214,48 +241,11 @@ impl Scanner {
     }
 
     /// The catalog entry of a playbook: everything it uses, through its roles (and theirs) and
-    /// the playbooks it imports.
+    /// the playbooks it imports; its plays; and the parts its tags select.
     pub(super) fn entry(&mut self, info: &PlaybookInfo) -> Playbook {
         let mut expansion = Expansion::default();
         self.expand_playbook(info, &mut expansion);
-        let scope = self.scope(&expansion);
-        let render = |text: &str| jinja::render_simple(text, |name| scope.plain(name));
-
-        let mut compose_stacks = Vec::new();
-        let mut stack_services = Vec::new();
-        for path in &expansion.stacks {
-            let stack = self.stack(path);
-            let stack = ComposeStack {
-                path: stack.path.clone(),
-                services: stack.services.iter().map(|s| render(s)).collect(),
-                images: stack.images.iter().map(|i| render(i)).collect(),
-            };
-            stack_services.push((path.clone(), stack.clone()));
-            compose_stacks.push(stack);
-        }
-
-        let mut service_names = Vec::new();
-        for source in &expansion.services {
-            let found: Vec<Option<String>> = match source {
-                ServiceSource::Role(role) => vec![services::from_role(role)],
-                ServiceSource::Image(image) => vec![services::from_image(&render(image))],
-                ServiceSource::Stack(path) => stack_services
-                    .iter()
-                    .filter(|(stack_path, _)| stack_path == path)
-                    .flat_map(|(_, stack)| {
-                        let names = stack
-                            .services
-                            .iter()
-                            .map(|s| services::from_compose_service(s));
-                        let images = stack.images.iter().map(|i| services::from_image(i));
-                        names.chain(images).collect::<Vec<_>>()
-                    })
-                    .collect(),
-            };
-            for name in found.into_iter().flatten() {
-                push_unique(&mut service_names, name);
-            }
-        }
+        let described = self.describe(&expansion, &expansion.hosts, &expansion.playbook_dirs);
 
         let own_name = info.plays.first().cloned();
         let stem = Path::new(&info.relative)
@@ -277,14 +267,11 @@ impl Scanner {
                 imports: &imports,
                 hosts: &expansion.hosts,
                 roles: &expansion.roles,
-                role_descriptions: &expansion
-                    .role_infos
-                    .iter()
-                    .filter_map(|role| role.description.clone())
-                    .collect::<Vec<_>>(),
-                services: &service_names,
+                role_descriptions: &role_descriptions(&expansion),
+                services: &described.services,
             })
         });
+        let parts = self.parts(&expansion);
         Playbook {
             path: info.relative.clone(),
             name: own_name.unwrap_or(stem),
@@ -292,19 +279,153 @@ impl Scanner {
             tags: expansion.tags.iter().cloned().collect(),
             description,
             roles: expansion.roles.clone(),
+            services: described.services,
+            compose_stacks: described.compose_stacks,
+            templates: described.templates,
+            variables: described.variables,
+            plays: expansion.plays.clone(),
+            // The orchestrator fills in which agent reported it.
+            agent_id: String::new(),
+            play_details: expansion
+                .play_details
+                .iter()
+                .map(|play| Play {
+                    name: play.name.clone(),
+                    path: play.path.clone(),
+                    host_pattern: play.hosts.join(","),
+                    tags: play.tags.clone(),
+                    roles: play.content.roles.clone(),
+                    // The agent resolves host patterns against its inventories after the scan.
+                    targets: Vec::new(),
+                })
+                .collect(),
+            parts,
+        }
+    }
+
+    /// The parts of a playbook a person can run on their own by tags, each described like a
+    /// playbook: what it deploys, renders and reads, and what the repository says it is.
+    fn parts(&mut self, expansion: &Expansion) -> Vec<PlaybookPart> {
+        let selectable = parts::selectable(&expansion.play_details, &expansion.parts);
+        let mut found = Vec::with_capacity(selectable.len());
+        for part in selectable {
+            let content = &part.content;
+            let hosts: Vec<String> = part
+                .plays
+                .iter()
+                .filter_map(|&index| expansion.play_details.get(index))
+                .flat_map(|play| play.hosts.iter().cloned())
+                .collect();
+            let described = self.describe(content, &hosts, &expansion.playbook_dirs);
+            let own_description = content
+                .role_infos
+                .iter()
+                .find(|role| role.name == part.name)
+                .or_else(|| content.role_infos.last())
+                .and_then(|role| role.description.clone());
+            let names: Vec<&str> = std::iter::once(part.name.as_str())
+                .chain(content.roles.iter().map(String::as_str))
+                .chain(described.services.iter().map(String::as_str))
+                .collect();
+            let description = own_description
+                .or_else(|| self.readme().describe(&names))
+                .unwrap_or_default();
+            found.push(PlaybookPart {
+                name: part.name.clone(),
+                tags: part.tags,
+                play_indexes: part
+                    .plays
+                    .iter()
+                    .map(|&index| i32::try_from(index).unwrap_or(i32::MAX))
+                    .collect(),
+                roles: content.roles.clone(),
+                services: described.services,
+                images: described
+                    .compose_stacks
+                    .iter()
+                    .flat_map(|stack| stack.images.iter().cloned())
+                    .chain(described.images)
+                    .collect(),
+                templates: described.templates,
+                variables: described
+                    .variables
+                    .into_iter()
+                    .map(|variable| variable.name)
+                    .collect(),
+                tasks: content.tasks.clone(),
+                description,
+            });
+        }
+        found
+    }
+
+    /// What an expansion deploys, ships, renders and reads, with the defaults that the groups
+    /// of `hosts` see.
+    fn describe(
+        &mut self,
+        expansion: &Expansion,
+        hosts: &[String],
+        playbook_dirs: &[PathBuf],
+    ) -> Described {
+        let scope = self.scope(expansion, hosts, playbook_dirs);
+        let render = |text: &str| jinja::render_simple(text, |name| scope.plain(name));
+
+        let mut compose_stacks = Vec::new();
+        for path in &expansion.stacks {
+            let stack = self.stack(path);
+            compose_stacks.push((
+                path.clone(),
+                ComposeStack {
+                    path: stack.path.clone(),
+                    services: stack.services.iter().map(|s| render(s)).collect(),
+                    images: stack.images.iter().map(|i| render(i)).collect(),
+                },
+            ));
+        }
+
+        let mut service_names = Vec::new();
+        let mut images = Vec::new();
+        for source in &expansion.services {
+            let found: Vec<Option<String>> = match source {
+                ServiceSource::Role {
+                    name,
+                    in_repository,
+                } => {
+                    vec![services::from_role(name, *in_repository)]
+                }
+                ServiceSource::Image(image) => {
+                    let image = render(image);
+                    let service = services::from_image(&image);
+                    push_unique(&mut images, image);
+                    vec![service]
+                }
+                ServiceSource::Stack(path) => compose_stacks
+                    .iter()
+                    .filter(|(stack_path, _)| stack_path == path)
+                    .flat_map(|(_, stack)| {
+                        let names = stack
+                            .services
+                            .iter()
+                            .map(|s| services::from_compose_service(s));
+                        let images = stack.images.iter().map(|i| services::from_image(i));
+                        names.chain(images).collect::<Vec<_>>()
+                    })
+                    .collect(),
+            };
+            for name in found.into_iter().flatten() {
+                push_unique(&mut service_names, name);
+            }
+        }
+        Described {
             services: service_names,
-            compose_stacks,
+            compose_stacks: compose_stacks.into_iter().map(|(_, stack)| stack).collect(),
+            images,
             templates: expansion
                 .templates
                 .iter()
                 .filter_map(|path| self.repo.relative(path))
                 .collect(),
-            variables: variables(&expansion, &scope),
-            plays: expansion.plays.clone(),
-            // The orchestrator fills in which agent reported it.
-            agent_id: String::new(),
-            play_details: Vec::new(),
-            parts: Vec::new(),
+            variables: variables(expansion, &scope),
         }
     }
 
@@ -315,13 +436,16 @@ impl Scanner {
         if let Some(dir) = info.path.parent() {
             push_unique(&mut expansion.playbook_dirs, dir.to_path_buf());
         }
+        let outer_file = std::mem::replace(&mut expansion.file, info.relative.clone());
         self.expand_usage(&info.usage, expansion);
+        expansion.file = outer_file;
     }
 
     fn expand_usage(&mut self, usage: &Usage, expansion: &mut Expansion) {
         expansion.tags.extend(usage.tags.iter().cloned());
         expansion.reads.extend(usage.reads.iter().cloned());
         expansion.sets.extend(usage.sets.iter().cloned());
+        expansion.tasks.extend(usage.task_names.iter().cloned());
         for used in &usage.uses {
             match used {
                 Use::Role(role) => self.expand_role(role, expansion),
@@ -339,11 +463,47 @@ impl Scanner {
                         self.expand_playbook(&info, expansion);
                     }
                 }
-                Use::Play { name, hosts } => {
+                Use::Play {
+                    name,
+                    hosts,
+                    tags,
+                    content,
+                } => {
+                    let index = expansion.play_details.len();
+                    let mut play = Expansion {
+                        play: Some(index),
+                        ..Expansion::default()
+                    };
+                    self.expand_usage(content, &mut play);
                     expansion.plays.extend(name.clone());
                     for host in hosts {
                         push_unique(&mut expansion.hosts, host.clone());
                     }
+                    expansion.parts.append(&mut play.parts);
+                    expansion.absorb(&play);
+                    expansion.play_details.push(PlayOutline {
+                        name: name.clone().unwrap_or_default(),
+                        path: expansion.file.clone(),
+                        hosts: hosts.clone(),
+                        tags: tags.clone(),
+                        content: play,
+                    });
+                }
+                Use::Part(part) => {
+                    let mut content = Expansion {
+                        play: expansion.play,
+                        ..Expansion::default()
+                    };
+                    self.expand_usage(&part.usage, &mut content);
+                    // A tagged block may hold tagged roles: each is a part of its own too.
+                    expansion.parts.append(&mut content.parts);
+                    expansion.absorb(&content);
+                    expansion.parts.push(PartOutline {
+                        name: part.name.clone(),
+                        tags: part.tags.clone(),
+                        play: expansion.play,
+                        content,
+                    });
                 }
             }
         }
@@ -358,9 +518,10 @@ impl Scanner {
         let Some(dir) = &role.dir else {
             // A role from outside the repository: only its name is known.
             push_unique(&mut expansion.roles, role.name.clone());
-            expansion
-                .services
-                .push(ServiceSource::Role(role.name.clone()));
+            expansion.services.push(ServiceSource::Role {
+                name: role.name.clone(),
+                in_repository: false,
+            });
             return;
         };
         let info = self.role(dir, role.tasks_from.as_deref());
@@ -368,9 +529,10 @@ impl Scanner {
             self.expand_role(dependency, expansion);
         }
         if push_unique(&mut expansion.roles, info.name.clone()) {
-            expansion
-                .services
-                .push(ServiceSource::Role(info.name.clone()));
+            expansion.services.push(ServiceSource::Role {
+                name: info.name.clone(),
+                in_repository: true,
+            });
         }
         expansion.role_infos.push(Rc::clone(&info));
         self.expand_usage(&info.usage, expansion);
@@ -379,9 +541,13 @@ impl Scanner {
     /// The defaults a playbook sees, highest precedence first: group_vars of the groups it
     /// targets (next to the playbook, then the inventory's), group_vars of `all`, its roles'
     /// defaults, and last group_vars of other groups (which apply to some hosts only).
-    fn scope(&mut self, expansion: &Expansion) -> Scope {
-        let dirs: Vec<PathBuf> = expansion
-            .playbook_dirs
+    fn scope(
+        &mut self,
+        expansion: &Expansion,
+        hosts: &[String],
+        playbook_dirs: &[PathBuf],
+    ) -> Scope {
+        let dirs: Vec<PathBuf> = playbook_dirs
             .iter()
             .chain(&self.repo.inventory_dirs)
             .map(|dir| dir.join("group_vars"))
@@ -394,8 +560,7 @@ impl Scanner {
                 group_vars.push(self.group_vars(&dir));
             }
         }
-        let targeted: Vec<&str> = expansion
-            .hosts
+        let targeted: Vec<&str> = hosts
             .iter()
             .flat_map(|pattern| pattern.split([':', ',']))
             .map(|group| group.trim().trim_start_matches(['!', '&']))
@@ -428,9 +593,10 @@ impl Scanner {
     }
 }
 
-/// Everything a playbook uses once its roles and imports are followed.
-#[derive(Default)]
-struct Expansion {
+/// Everything a playbook (or one of its plays or parts) uses once its roles and imports are
+/// followed.
+#[derive(Default, Clone)]
+pub(super) struct Expansion {
     roles: Vec<String>,
     role_infos: Vec<Rc<RoleInfo>>,
     seen_roles: HashSet<(Option<PathBuf>, String, Option<String>)>,
@@ -444,11 +610,99 @@ struct Expansion {
     plays: Vec<String>,
     playbook_dirs: Vec<PathBuf>,
     seen_playbooks: HashSet<PathBuf>,
+    /// Names of the tasks it runs, in order.
+    pub tasks: Vec<String>,
+    /// Its plays, in order, the plays of imported playbooks included.
+    play_details: Vec<PlayOutline>,
+    /// The parts tags select in its plays, in the order they are written.
+    parts: Vec<PartOutline>,
+    /// The file being expanded, relative to the repository root.
+    file: String,
+    /// Index of the play being expanded, in the playbook's `play_details`.
+    play: Option<usize>,
+}
+
+impl Expansion {
+    /// Adds what `other` (a play or part of this one) uses, keeping first uses first.
+    pub(super) fn absorb(&mut self, other: &Expansion) {
+        for role in &other.roles {
+            push_unique(&mut self.roles, role.clone());
+        }
+        for role in &other.role_infos {
+            if !self.role_infos.iter().any(|known| Rc::ptr_eq(known, role)) {
+                self.role_infos.push(Rc::clone(role));
+            }
+        }
+        for template in &other.templates {
+            push_unique(&mut self.templates, template.clone());
+        }
+        // Services in the order they were found; a stack's only with the stack's first use.
+        for source in &other.services {
+            match source {
+                ServiceSource::Stack(stack) => {
+                    if push_unique(&mut self.stacks, stack.clone()) {
+                        self.services.push(source.clone());
+                    }
+                }
+                _ => self.services.push(source.clone()),
+            }
+        }
+        self.tags.extend(other.tags.iter().cloned());
+        self.reads.extend(other.reads.iter().cloned());
+        self.sets.extend(other.sets.iter().cloned());
+        self.tasks.extend(other.tasks.iter().cloned());
+    }
+}
+
+/// One play of a playbook, with what it runs.
+#[derive(Clone)]
+pub(super) struct PlayOutline {
+    pub name: String,
+    /// The file it is written in, relative to the repository root.
+    pub path: String,
+    pub hosts: Vec<String>,
+    /// The tags on the play itself.
+    pub tags: Vec<String>,
+    pub content: Expansion,
+}
+
+/// Something of a play its own tags select, with what it runs.
+#[derive(Clone)]
+pub(super) struct PartOutline {
+    pub name: String,
+    pub tags: Vec<String>,
+    /// Index of its play; `None` only for a part outside any play, which Ansible cannot have.
+    pub play: Option<usize>,
+    pub content: Expansion,
+}
+
+/// What a playbook or part deploys, ships, renders and reads.
+struct Described {
+    services: Vec<String>,
+    compose_stacks: Vec<ComposeStack>,
+    /// Images its tasks run directly (compose stacks name theirs).
+    images: Vec<String>,
+    templates: Vec<String>,
+    variables: Vec<PlaybookVariable>,
+}
+
+/// `galaxy_info.description` of the roles an expansion uses, in role order.
+fn role_descriptions(expansion: &Expansion) -> Vec<String> {
+    expansion
+        .role_infos
+        .iter()
+        .filter_map(|role| role.description.clone())
+        .collect()
 }
 
 /// Where a service name comes from, in order of use.
+#[derive(Clone)]
 enum ServiceSource {
-    Role(String),
+    Role {
+        name: String,
+        /// False for a role of a collection or Galaxy, known by name only.
+        in_repository: bool,
+    },
     Stack(PathBuf),
     Image(String),
 }

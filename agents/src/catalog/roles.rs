@@ -165,6 +165,7 @@ impl Scanner {
             file_dirs: vec![dir.join("files"), dir.to_path_buf()],
             // Sibling roles first, as Ansible looks next to the role that names them.
             role_dirs: dir.parent().map(Path::to_path_buf).into_iter().collect(),
+            tags_select_parts: false,
         };
         let mut usage = Usage::default();
         let (dependencies, description) = self.role_meta(&context, dir, &mut usage);

@@ -49,10 +49,34 @@ pub(super) fn normalise(name: &str) -> String {
     out
 }
 
-/// The service a role deploys or configures; `None` for generic roles (`common`). A role from
-/// a collection or Galaxy (`geerlingguy.docker`) is named by its last part.
-pub(super) fn from_role(role: &str) -> Option<String> {
-    let role = role.rsplit('.').next().unwrap_or(role);
+/// Names of a component of something rather than of the thing: an image `gotify/server` runs
+/// Gotify, a role `vladgh.samba.server` sets up Samba.
+const GENERIC_COMPONENTS: &[&str] = &[
+    "agent", "api", "app", "backend", "client", "core", "daemon", "frontend", "main", "server",
+    "service", "web",
+];
+
+/// The last of `parts` that is not a generic component name (`["gotify", "server"]` →
+/// `gotify`), else the last.
+fn telling_part<'a>(parts: &[&'a str]) -> Option<&'a str> {
+    parts
+        .iter()
+        .rev()
+        .find(|part| !GENERIC_COMPONENTS.contains(&part.to_ascii_lowercase().as_str()))
+        .or_else(|| parts.last())
+        .copied()
+}
+
+/// The service a role deploys or configures; `None` for generic roles (`common`). A role of the
+/// repository is named by its directory, dots included (`healthchecks.io`); a role from a
+/// collection or Galaxy by the telling part of its name (`geerlingguy.docker` → `docker`,
+/// `vladgh.samba.server` → `samba`).
+pub(super) fn from_role(role: &str, in_repository: bool) -> Option<String> {
+    let role = if in_repository {
+        role
+    } else {
+        telling_part(&role.split('.').collect::<Vec<_>>()).unwrap_or(role)
+    };
     let mut name = normalise(role);
     if GENERIC_ROLES.contains(&name.as_str()) {
         return None;
@@ -70,16 +94,20 @@ pub(super) fn from_role(role: &str) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-/// The service a container image runs: its last path part without tag or digest
-/// (`ghcr.io/gethomepage/homepage:v1` → `homepage`); `None` while it still holds Jinja.
+/// The service a container image runs: its last telling path part without tag or digest
+/// (`ghcr.io/gethomepage/homepage:v1` → `homepage`, `gotify/server` → `gotify`); `None` while it
+/// still holds Jinja.
 pub(super) fn from_image(image: &str) -> Option<String> {
     if jinja::has_jinja(image) {
         return None;
     }
     let without_digest = image.split('@').next().unwrap_or(image);
-    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
-    let name = last.split(':').next().unwrap_or(last);
-    let name = normalise(name);
+    let without_tag = match without_digest.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => name,
+        _ => without_digest,
+    };
+    let parts: Vec<&str> = without_tag.split('/').collect();
+    let name = normalise(telling_part(&parts).unwrap_or(without_tag));
     (!name.is_empty()).then_some(name)
 }
 
@@ -100,14 +128,39 @@ mod tests {
     fn names_are_normalised_from_every_source() {
         assert_eq!(normalise("Uptime_Kuma"), "uptime-kuma");
         assert_eq!(normalise("  a..b__c-- "), "a-b-c");
-        assert_eq!(from_role("uptime_kuma").as_deref(), Some("uptime-kuma"));
         assert_eq!(
-            from_role("uptime_kuma_monitors").as_deref(),
+            from_role("uptime_kuma", true).as_deref(),
             Some("uptime-kuma")
         );
-        assert_eq!(from_role("deploy_grafana").as_deref(), Some("grafana"));
-        assert_eq!(from_role("geerlingguy.docker").as_deref(), Some("docker"));
-        assert_eq!(from_role("common"), None);
+        assert_eq!(
+            from_role("uptime_kuma_monitors", true).as_deref(),
+            Some("uptime-kuma")
+        );
+        assert_eq!(
+            from_role("deploy_grafana", true).as_deref(),
+            Some("grafana")
+        );
+        assert_eq!(from_role("common", true), None);
+        assert_eq!(
+            from_role("healthchecks.io", true).as_deref(),
+            Some("healthchecks-io")
+        );
+        assert_eq!(
+            from_role("geerlingguy.docker", false).as_deref(),
+            Some("docker")
+        );
+        assert_eq!(
+            from_role("vladgh.samba.server", false).as_deref(),
+            Some("samba")
+        );
+        assert_eq!(
+            from_image("gotify/server:latest").as_deref(),
+            Some("gotify")
+        );
+        assert_eq!(
+            from_image("registry.lan:5000/wiki/app:2").as_deref(),
+            Some("wiki")
+        );
         assert_eq!(
             from_image("louislam/uptime-kuma:1.23.16").as_deref(),
             Some("uptime-kuma")

@@ -1,7 +1,7 @@
 //! Walking task lists (of plays, roles and included task files): what they use, in order, and
 //! which variables they read and set.
 
-use super::source::{self, for_each_string, scalar_text, string_keys, tag_values};
+use super::source::{self, for_each_string, scalar_text, string_field, string_keys, tag_values};
 use super::{CatalogIssue, Scanner, compose, jinja};
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::BTreeSet;
@@ -36,7 +36,25 @@ pub(super) enum Use {
         name: Option<String>,
         /// Its host patterns.
         hosts: Vec<String>,
+        /// The tags on the play itself.
+        tags: Vec<String>,
+        /// What the play runs.
+        content: Box<Usage>,
     },
+    /// Something of a play that its own tags select: a tagged role entry, block, include or
+    /// task written in the playbook (not inside a role).
+    Part(Box<PartUse>),
+}
+
+/// A part of a play selected by its own tags, with what it uses.
+#[derive(Debug, Clone)]
+pub(super) struct PartUse {
+    /// What a person calls it: the role's name, or the block's, include's or task's name.
+    pub name: String,
+    /// The tags written on it.
+    pub tags: Vec<String>,
+    /// What it uses, reads and sets.
+    pub usage: Usage,
 }
 
 /// A role as a play or task names it.
@@ -62,6 +80,8 @@ pub(super) struct Usage {
     /// Variables it defines itself: `vars:`, `register:`, `set_fact`, loop variables, role
     /// parameters and role `vars/`.
     pub sets: BTreeSet<String>,
+    /// Names of its tasks, in order (blocks are not tasks; their tasks are).
+    pub task_names: Vec<String>,
 }
 
 impl Usage {
@@ -105,6 +125,9 @@ pub(super) struct Context {
     pub file_dirs: Vec<PathBuf>,
     /// Where roles are looked up before the repository's roles path.
     pub role_dirs: Vec<PathBuf>,
+    /// True in a playbook and the task files it includes, where a tagged task is something a
+    /// person selects with `--tags`; false inside roles, which are selected as a whole.
+    pub tags_select_parts: bool,
 }
 
 impl Context {
@@ -241,7 +264,37 @@ impl Scanner {
         including.pop();
     }
 
+    /// One task, block or include; in a playbook, a tagged one is recorded as a part.
     fn task(
+        &mut self,
+        context: &Context,
+        task: &Mapping,
+        usage: &mut Usage,
+        including: &mut Vec<PathBuf>,
+    ) {
+        let tags = task.get("tags").map(tag_values).unwrap_or_default();
+        if !context.tags_select_parts || tags.is_empty() {
+            return self.task_body(context, task, usage, including);
+        }
+        let mut part = Usage::default();
+        self.task_body(context, task, &mut part, including);
+        let name = string_field(task, "name")
+            .or_else(|| {
+                part.uses.iter().find_map(|used| match used {
+                    Use::Role(role) => Some(role.name.clone()),
+                    _ => None,
+                })
+            })
+            .or_else(|| part.task_names.first().cloned())
+            .unwrap_or_else(|| tags.join(", "));
+        usage.uses.push(Use::Part(Box::new(PartUse {
+            name,
+            tags,
+            usage: part,
+        })));
+    }
+
+    fn task_body(
         &mut self,
         context: &Context,
         task: &Mapping,
@@ -250,6 +303,10 @@ impl Scanner {
     ) {
         if let Some(tags) = task.get("tags") {
             usage.tags.extend(tag_values(tags));
+        }
+        let is_block = BLOCK_KEYS.iter().any(|key| task.contains_key(*key));
+        if let (false, Some(name)) = (is_block, string_field(task, "name")) {
+            usage.task_names.push(name);
         }
         if let Some(register) = task.get("register").and_then(scalar_text) {
             usage.sets.insert(register);

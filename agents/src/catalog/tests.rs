@@ -2,7 +2,7 @@
 //! with broken files are covered by `agents/tests/catalog.rs`.
 
 use super::*;
-use chiffon_proto::v1::PlaybookVariable;
+use chiffon_proto::v1::{Play, PlaybookPart, PlaybookVariable};
 
 /// A repository holding `files` (path, content).
 fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -42,6 +42,19 @@ fn variable<'p>(playbook: &'p Playbook, name: &str) -> &'p PlaybookVariable {
                 playbook.path, playbook.variables
             )
         })
+}
+
+/// A part with what every part has; the rest from `..`.
+fn part(name: &str, tags: &[&str], play: i32, roles: &[&str], tasks: &[&str]) -> PlaybookPart {
+    let strings = |items: &[&str]| items.iter().map(|item| (*item).to_owned()).collect();
+    PlaybookPart {
+        name: name.into(),
+        tags: strings(tags),
+        play_indexes: vec![play],
+        roles: strings(roles),
+        tasks: strings(tasks),
+        ..PlaybookPart::default()
+    }
 }
 
 fn variable_names(playbook: &Playbook) -> Vec<&str> {
@@ -108,6 +121,44 @@ fn a_playbook_is_described_from_its_plays_and_header() {
             roles: vec!["portal".into()],
             services: vec!["portal".into()],
             plays: vec!["Deploy Uptime Kuma".into()],
+            play_details: vec![
+                Play {
+                    name: "Deploy Uptime Kuma".into(),
+                    path: "playbooks/deploy-kuma.yml".into(),
+                    host_pattern: "monitoring".into(),
+                    tags: vec!["kuma".into(), "deploy".into()],
+                    ..Play::default()
+                },
+                Play {
+                    path: "playbooks/deploy-kuma.yml".into(),
+                    host_pattern: "web,nas".into(),
+                    roles: vec!["portal".into()],
+                    ..Play::default()
+                },
+            ],
+            parts: vec![
+                // "kuma" is on the play and on a task: only "deploy" selects the play alone.
+                part(
+                    "Deploy Uptime Kuma",
+                    &["deploy"],
+                    0,
+                    &[],
+                    &["Create the data directory", "Inner", "Rescue",]
+                ),
+                part(
+                    "Create the data directory",
+                    &["files"],
+                    0,
+                    &[],
+                    &["Create the data directory"]
+                ),
+                part("Inner", &["inner"], 0, &[], &["Inner"]),
+                part("Rescue", &["rescue", "cleanup"], 0, &[], &["Rescue"]),
+                PlaybookPart {
+                    services: vec!["portal".into()],
+                    ..part("portal", &["portal"], 1, &["portal"], &["Configure"])
+                },
+            ],
             ..Playbook::default()
         }]
     );

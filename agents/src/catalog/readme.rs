@@ -1,0 +1,278 @@
+//! What a repository's README says about the things it deploys.
+//!
+//! Homelab repositories often list their applications in the README, one per line: `*
+//! [Gitea](https://gitea.io/) - Simple self-hosted GitHub clone`. Those lines are the best
+//! description a role has when its own `meta/main.yml` says nothing, and they hold the words
+//! people use ("password manager", "media server") when they do not know the application's name.
+
+use super::Scanner;
+use super::source;
+use std::rc::Rc;
+
+/// File names tried for the README, in order, at the repository root.
+const README_NAMES: &[&str] = &[
+    "README.md",
+    "README.markdown",
+    "README.rst",
+    "README.txt",
+    "README",
+    "readme.md",
+    "Readme.md",
+];
+
+/// Separators between an entry's name and its description.
+const SEPARATORS: &[&str] = &[" - ", " – ", " — ", ": "];
+
+/// The entries of a README: list items that name something and say what it is.
+#[derive(Debug, Default)]
+pub(super) struct Readme {
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// The name as written, e.g. "Home Assistant".
+    name: String,
+    /// `name` lower-cased with everything but letters and digits removed.
+    key: String,
+    /// Keys taken from the entry's link: the site's name (`cloudcmd` of `https://cloudcmd.io/`)
+    /// and the last path segment (`vaultwarden` of `https://github.com/dani-garcia/vaultwarden`).
+    link_keys: Vec<String>,
+    /// What the README says it is, without markup.
+    description: String,
+}
+
+impl Readme {
+    /// Reads the entries of `text`.
+    pub(super) fn parse(text: &str) -> Self {
+        let entries = text.lines().filter_map(entry).collect();
+        Self { entries }
+    }
+
+    /// The README's line about the first of `names` (a part's name, its roles, its services)
+    /// that an entry is about, as "Name: description".
+    /// An entry's name says most, then its link, then a mention of "the X role" in its text.
+    pub(super) fn describe(&self, names: &[&str]) -> Option<String> {
+        let wanted: Vec<String> = names
+            .iter()
+            .map(|name| key(name))
+            .filter(|key| key.len() >= 3)
+            .collect();
+        let by_name = |entry: &&Entry| wanted.contains(&entry.key);
+        let by_link = |entry: &&Entry| entry.link_keys.iter().any(|link| wanted.contains(link));
+        let by_mention = |entry: &&Entry| {
+            let words = format!(" {} ", key_words(&entry.description));
+            wanted
+                .iter()
+                .any(|name| words.contains(&format!(" {name} role ")))
+        };
+        let found = self
+            .entries
+            .iter()
+            .find(by_name)
+            .or_else(|| self.entries.iter().find(by_link))
+            .or_else(|| self.entries.iter().find(by_mention))?;
+        Some(format!("{}: {}", found.name, found.description))
+    }
+}
+
+impl Scanner {
+    /// The repository's README, read once per scan; empty when there is none.
+    pub(super) fn readme(&mut self) -> Rc<Readme> {
+        if let Some(readme) = &self.readme {
+            return Rc::clone(readme);
+        }
+        let readme = README_NAMES
+            .iter()
+            .map(|name| self.repo.root.join(name))
+            .find(|path| path.is_file())
+            .and_then(|path| source::read_text(&path, "README").ok())
+            .map(|text| Readme::parse(&text))
+            .unwrap_or_default();
+        let readme = Rc::new(readme);
+        self.readme = Some(Rc::clone(&readme));
+        readme
+    }
+}
+
+/// The entry a README line holds, when it is a list item with a name and a description.
+fn entry(line: &str) -> Option<Entry> {
+    let item = line.trim_start();
+    let item = item
+        .strip_prefix("* ")
+        .or_else(|| item.strip_prefix("- "))
+        .or_else(|| item.strip_prefix("+ "))
+        .or_else(|| {
+            let digits = item.find(|c: char| !c.is_ascii_digit())?;
+            (digits > 0).then(|| item[digits..].strip_prefix(". "))?
+        })?
+        .trim();
+    let (name, url, rest) = if let Some(linked) = item.strip_prefix('[') {
+        let (name, after) = linked.split_once(']')?;
+        let (url, rest) = match after.strip_prefix('(') {
+            Some(link) => {
+                let (url, rest) = link.split_once(')')?;
+                (url, rest)
+            }
+            None => ("", after),
+        };
+        (name.trim(), url, rest)
+    } else if let Some(bold) = item.strip_prefix("**") {
+        let (name, rest) = bold.split_once("**")?;
+        (name.trim(), "", rest)
+    } else {
+        let (name, rest) = SEPARATORS
+            .iter()
+            .filter_map(|separator| item.split_once(separator))
+            .min_by_key(|(name, _)| name.len())?;
+        (name.trim(), "", rest)
+    };
+    let description = plain(
+        rest.trim()
+            .trim_start_matches(['-', '–', '—', ':'])
+            .trim_start(),
+    );
+    let key = key(name);
+    if key.is_empty() || description.is_empty() || name.split_whitespace().count() > 6 {
+        return None;
+    }
+    Some(Entry {
+        name: plain(name),
+        key,
+        link_keys: link_keys(url),
+        description,
+    })
+}
+
+/// Keys of a link: the site name of a project's own domain (`cloudcmd` of `cloudcmd.io`,
+/// skipping `www`) and the last path segment.
+fn link_keys(url: &str) -> Vec<String> {
+    let Some((_, rest)) = url.split_once("://") else {
+        return Vec::new();
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let labels: Vec<&str> = host.split('.').filter(|label| *label != "www").collect();
+    let mut keys = Vec::new();
+    // `cloudcmd.io` is the project's own site; `hub.docker.com` hosts many projects.
+    if let [site, _tld] = labels.as_slice() {
+        keys.push(key(site));
+    }
+    if let Some(segment) = path
+        .split(['/', '?', '#'])
+        .rfind(|segment| !segment.is_empty())
+    {
+        keys.push(key(segment));
+    }
+    keys.retain(|key| key.len() >= 3);
+    keys
+}
+
+/// Lower-case letters and digits only: "Home Assistant" and "homeassistant" agree.
+fn key(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Words of `text` as keys, joined by spaces.
+fn key_words(text: &str) -> String {
+    text.split_whitespace()
+        .map(key)
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `text` without Markdown links' targets, emphasis and code marks.
+fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.split_once("](") {
+            Some((label, link)) if !label.contains('[') => {
+                out.push_str(label);
+                rest = link.split_once(')').map_or("", |(_, tail)| tail);
+            }
+            _ => {
+                out.push('[');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out.replace(['*', '`', '_'], "")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const README: &str = "\
+# My NAS
+
+Some intro: not an entry.
+
+* [Bitwarden](https://github.com/dani-garcia/vaultwarden) - Password Manger (Technically Vaultwarden)
+* [Cloud Commander](https://cloudcmd.io/) - A dual panel file manager
+* [Grafana](https://grafana.com/) - Query and visualise your data (via stats role).
+* [Home Assistant](https://www.home-assistant.io) - Open source home automation
+- **Jellyfin** – the *Free* Software Media System
+1. Restic: nightly backups to the NAS
+";
+
+    #[test]
+    fn list_items_describe_what_they_name() {
+        let readme = Readme::parse(README);
+        let said = |name: &str| readme.describe(&[name]);
+        assert_eq!(
+            said("bitwarden").as_deref(),
+            Some("Bitwarden: Password Manger (Technically Vaultwarden)")
+        );
+        assert_eq!(
+            said("homeassistant").as_deref(),
+            Some("Home Assistant: Open source home automation")
+        );
+        assert_eq!(
+            said("jellyfin").as_deref(),
+            Some("Jellyfin: the Free Software Media System")
+        );
+        assert_eq!(
+            said("restic").as_deref(),
+            Some("Restic: nightly backups to the NAS")
+        );
+    }
+
+    #[test]
+    fn links_and_role_mentions_name_roles_too() {
+        let readme = Readme::parse(README);
+        assert!(
+            readme
+                .describe(&["cloudcmd"])
+                .is_some_and(|d| d.starts_with("Cloud Commander"))
+        );
+        assert!(
+            readme
+                .describe(&["vaultwarden"])
+                .is_some_and(|d| d.starts_with("Bitwarden"))
+        );
+        assert!(
+            readme
+                .describe(&["stats"])
+                .is_some_and(|d| d.starts_with("Grafana"))
+        );
+    }
+
+    #[test]
+    fn unknown_names_and_prose_say_nothing() {
+        let readme = Readme::parse(README);
+        assert_eq!(readme.describe(&["gitea"]), None);
+        assert_eq!(readme.describe(&["intro"]), None);
+        assert_eq!(readme.describe(&["my"]), None);
+    }
+}
