@@ -54,6 +54,9 @@ pub struct Model {
     /// templates, variables, tasks and description.
     #[sea_orm(column_type = "JsonBinary")]
     pub parts: Json,
+    /// JSON array of the names of the tasks it runs, in order.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub tasks: Json,
 }
 
 /// Relations of a catalog entry.

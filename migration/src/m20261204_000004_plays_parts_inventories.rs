@@ -2,7 +2,8 @@
 //! steps that say which hosts and roles they run and why they carry their risk.
 //!
 //! - `catalog_playbooks` gain `play_details` (each play with its host pattern resolved in every
-//!   inventory) and `parts` (what a tag selects inside a site playbook), JSON arrays.
+//!   inventory), `parts` (what a tag selects inside a site playbook) and `tasks` (the names of
+//!   the tasks it runs), JSON arrays.
 //! - `agents` gain `inventories`: the inventories an infrastructure agent runs against, with
 //!   their groups and hosts, a JSON array.
 //! - `steps` gain `risk_reason` (text), `hosts` and `roles` (JSON arrays).
@@ -61,6 +62,10 @@ fn added_columns() -> Vec<(DynIden, ColumnDef)> {
             CatalogPlaybooks::Table.into_iden(),
             CatalogPlaybooks::Parts.into_iden(),
         ),
+        empty_array(
+            CatalogPlaybooks::Table.into_iden(),
+            CatalogPlaybooks::Tasks.into_iden(),
+        ),
         empty_array(Agents::Table.into_iden(), Agents::Inventories.into_iden()),
         (
             Steps::Table.into_iden(),
@@ -76,6 +81,7 @@ enum CatalogPlaybooks {
     Table,
     PlayDetails,
     Parts,
+    Tasks,
 }
 
 #[derive(DeriveIden)]

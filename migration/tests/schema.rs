@@ -369,6 +369,7 @@ async fn round_trip_rows(db: &DatabaseConnection) {
             "targets": [{"inventory": "default", "groups": ["homelab"], "hosts": ["kuma.lan"]}],
         }])),
         parts: Set(json!([{"name": "uptime_kuma", "tags": ["kuma"], "play_indexes": [0]}])),
+        tasks: Set(json!(["Write the compose file", "Start the stack"])),
     };
     let playbook = playbook.insert(db).await.expect("catalog playbook");
     assert_eq!(
@@ -591,6 +592,7 @@ async fn rows_from_the_initial_schema_get_empty_details(db: &DatabaseConnection,
         &row.plays,
         &row.play_details,
         &row.parts,
+        &row.tasks,
     ] {
         assert_eq!(details, &json!([]), "{row:?}");
     }

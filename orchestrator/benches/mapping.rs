@@ -1,10 +1,14 @@
-//! Task → playbook mapping accuracy on the labelled set (`benches/mapping-cases.yaml`) over the
-//! example repository: `cargo bench -p chiffon-orchestrator --bench mapping`.
+//! Task → playbook mapping accuracy on every labelled set in `benches/mapping/`:
+//! `cargo bench -p chiffon-orchestrator --bench mapping`.
 //!
-//! A measurement of answers, not of time: it prints top-1 accuracy (overall, on tasks a playbook
-//! fits and on tasks none fits), the mean confidence of right and wrong answers, every miss with
-//! its reasons, and how accuracy moves with the threshold (the data behind
-//! `mapping::DEFAULT_THRESHOLD`). Arguments cargo passes to benches (`--bench`) are ignored.
+//! A measurement of answers, not of time: for each set (the tuning sets first, then the held-out
+//! ones, which are never used to tune) it prints top-1 accuracy (overall, on requests with an
+//! answer and on requests nothing does), the mean confidence of right and wrong answers and every
+//! miss with its reasons (a held-out set's misses only with `CHIFFON_SHOW_HELDOUT_MISSES=1`); then
+//! how the compound requests of the `plans.*.yaml` sets were planned;
+//! then how accuracy on the tuning sets moves with the threshold (the data behind
+//! `mapping::DEFAULT_THRESHOLD`, chosen on tuning sets only). Arguments cargo passes to benches
+//! (`--bench`) are ignored.
 
 #[path = "support/mapping_eval.rs"]
 mod mapping_eval;
@@ -12,40 +16,59 @@ mod mapping_eval;
 use chiffon_orchestrator::mapping::DEFAULT_THRESHOLD;
 
 fn main() {
-    let catalog = mapping_eval::example_catalog();
-    let cases = mapping_eval::load_cases(&catalog);
-    println!(
-        "catalog: {} playbooks scanned from {}",
-        catalog.len(),
-        mapping_eval::example_repo().display()
-    );
+    let sets = mapping_eval::load_sets();
     let started = std::time::Instant::now();
-    let report = mapping_eval::evaluate(&cases, &catalog, DEFAULT_THRESHOLD);
+    let mut requests = 0;
+    for set in &sets {
+        println!(
+            "{} ({}): {} playbooks, {} parts",
+            set.name,
+            if set.held_out {
+                "held out"
+            } else {
+                "tuning / development"
+            },
+            set.catalog.len(),
+            set.catalog.iter().map(|p| p.parts.len()).sum::<usize>()
+        );
+        let report = mapping_eval::evaluate(set, DEFAULT_THRESHOLD);
+        report.print();
+        requests += set.cases.len();
+        println!();
+    }
     let elapsed = started.elapsed();
-    report.print();
     println!(
-        "  ({} tasks matched in {:.1} ms)",
-        cases.len(),
+        "({requests} requests matched in {:.1} ms, catalog scans included)",
         elapsed.as_secs_f64() * 1000.0
     );
+    println!();
+    for name in mapping_eval::plan_sets() {
+        mapping_eval::print_plans(&name, &mapping_eval::evaluate_plans(&name));
+    }
 
     println!();
-    println!("accuracy by threshold:");
-    println!("  threshold  top-1   fits    none");
+    println!("accuracy on the tuning sets by threshold:");
+    let tuning: Vec<&mapping_eval::LabelledSet> = sets.iter().filter(|s| !s.held_out).collect();
+    print!("  threshold");
+    for set in &tuning {
+        print!("  {:>24}", set.name);
+    }
+    println!();
     for step in 6..=16 {
         let threshold = f64::from(step) * 0.05;
-        let report = mapping_eval::evaluate(&cases, &catalog, threshold);
-        let (fits_right, fits_total) = report.fits_score();
-        let (none_right, none_total) = report.none_score();
-        println!(
-            "  {threshold:.2}{}      {:.3}   {fits_right:>2}/{fits_total}   {none_right:>2}/{none_total}",
-            if (threshold - DEFAULT_THRESHOLD).abs() < 1e-9 {
-                "*"
-            } else {
-                " "
-            },
-            report.accuracy(),
-        );
+        let marker = if (threshold - DEFAULT_THRESHOLD).abs() < 1e-9 {
+            "*"
+        } else {
+            " "
+        };
+        print!("  {threshold:.2}{marker}     ");
+        for set in &tuning {
+            print!(
+                "  {:>24.3}",
+                mapping_eval::evaluate(set, threshold).accuracy()
+            );
+        }
+        println!();
     }
     println!("  (* the default)");
 }

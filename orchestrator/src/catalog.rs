@@ -153,6 +153,35 @@ impl Orchestrator {
         Ok(inventories)
     }
 
+    /// Refuses a request's inventory that no infrastructure agent runs against, naming the ones
+    /// they do; an empty name (the agents' default) always passes.
+    pub(crate) async fn check_inventory(&self, inventory: &str) -> Result<()> {
+        if inventory.is_empty() {
+            return Ok(());
+        }
+        let known: std::collections::BTreeSet<String> = self
+            .list_inventories("")
+            .await?
+            .into_iter()
+            .map(|inventory| inventory.name)
+            .collect();
+        if known.contains(inventory) {
+            return Ok(());
+        }
+        let names = if known.is_empty() {
+            "the agents report none yet".to_owned()
+        } else {
+            format!(
+                "the agents know {}",
+                known.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        };
+        Err(OrchestratorError::InvalidArgument(format!(
+            "run_options.inventory \"{inventory}\" is not an inventory of any infrastructure \
+             agent ({names}); see chiffon catalog inventories"
+        )))
+    }
+
     /// Files the infrastructure agents (or only `agent_id`, when not empty) could not index, by
     /// agent, path and line.
     pub async fn list_catalog_issues(&self, agent_id: &str) -> Result<Vec<pb::CatalogIssue>> {

@@ -492,6 +492,7 @@ pub fn catalog_playbook_row(
         plays: Set(serde_json::json!(playbook.plays)),
         play_details: Set(serde_json::json!(playbook.play_details)),
         parts: Set(serde_json::json!(playbook.parts)),
+        tasks: Set(serde_json::json!(playbook.tasks)),
     }
 }
 
@@ -528,6 +529,7 @@ pub fn catalog_playbook(row: &catalog_playbook::Model) -> Result<pb::Playbook> {
         agent_id: row.agent_id.clone(),
         play_details: json_list("plays", &row.play_details)?,
         parts: json_list("playbook parts", &row.parts)?,
+        tasks: json_list("playbook tasks", &row.tasks)?,
     })
 }
 

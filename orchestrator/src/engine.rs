@@ -248,13 +248,14 @@ impl Orchestrator {
             ));
         }
         check_length("request text", text, MAX_REQUEST_TEXT)?;
-        let draft = planner::plan_with_threshold(
+        self.check_inventory(&run_options.inventory).await?;
+        let draft = planner::plan_request(&planner::Planning {
             text,
-            "",
-            &self.catalog().await?,
-            self.config().match_threshold,
-        )
-        .with_run_options(&run_options);
+            feedback: "",
+            catalog: &self.catalog().await?,
+            threshold: self.config().match_threshold,
+            options: &run_options,
+        });
 
         let txn = self.db().begin().await?;
         let mut fx = Effects::default();
@@ -433,13 +434,13 @@ impl Orchestrator {
             .collect::<Vec<_>>()
             .join("; ");
         let run_options = convert::stored_run_options(&request.run_options)?;
-        let draft = planner::plan_with_threshold(
-            &request.text,
-            &feedback,
-            &catalog,
-            self.config().match_threshold,
-        )
-        .with_run_options(&run_options);
+        let draft = planner::plan_request(&planner::Planning {
+            text: &request.text,
+            feedback: &feedback,
+            catalog: &catalog,
+            threshold: self.config().match_threshold,
+            options: &run_options,
+        });
         let revised = insert_plan(
             &txn,
             &mut fx,

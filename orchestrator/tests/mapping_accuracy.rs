@@ -1,4 +1,5 @@
-//! Mapping accuracy over the example repository, held to a floor. The bench
+//! Mapping accuracy on every labelled set, each held to a floor: the tuning sets and, above all,
+//! the held-out sets the matcher was never tuned on. The bench
 //! (`cargo bench -p chiffon-orchestrator --bench mapping`) prints the same measurement in detail.
 
 #[path = "../benches/support/mapping_eval.rs"]
@@ -7,38 +8,96 @@ mod mapping_eval;
 use chiffon_orchestrator::mapping::DEFAULT_THRESHOLD;
 use chiffon_orchestrator::planner;
 
-/// The floor: 53/56 right at the time of writing. A floor of 0.85 leaves room for a few new
-/// hard cases in the labelled set while catching a matcher change that breaks whole families of
-/// tasks (a lost synonym table, a broken tokeniser, a threshold that rejects everything).
-const ACCURACY_FLOOR: f64 = 0.85;
+/// Top-1 accuracy each set must keep. A floor a little under today's accuracy leaves room for
+/// new hard cases while catching a matcher change that breaks whole families of requests (a lost
+/// vocabulary, a broken tokeniser, a threshold that rejects everything).
+fn floor(set: &str) -> f64 {
+    match set {
+        "homelab-infra.tuning" => 0.9,
+        "ansible-nas.tuning" => 0.9,
+        "selfhosted-site.tuning" => 0.85,
+        "ansible-nas.development" => 0.72,
+        "selfhosted-site.development" => 0.8,
+        // The goal is 0.9 on every held-out set; these floors hold what is reached today.
+        "ansible-nas.heldout" => 0.72,
+        "selfhosted-site.heldout" => 0.74,
+        "plans.development" => 0.45,
+        "plans.heldout" => 0.65,
+        other => panic!("no floor for the labelled set {other}: give it one"),
+    }
+}
 
 #[test]
-fn top_1_accuracy_on_the_labelled_set_stays_above_the_floor() {
-    let catalog = mapping_eval::example_catalog();
-    let cases = mapping_eval::load_cases(&catalog);
-    assert!(
-        cases.len() >= 40,
-        "the labelled set has {} cases",
-        cases.len()
-    );
-    let report = mapping_eval::evaluate(&cases, &catalog, DEFAULT_THRESHOLD);
-    report.print();
-    assert!(
-        report.accuracy() >= ACCURACY_FLOOR,
-        "top-1 accuracy {:.3} fell below {ACCURACY_FLOOR}",
-        report.accuracy()
-    );
-    let (none_right, none_total) = report.none_score();
-    assert!(none_total > 0, "the set has no task that no playbook fits");
-    assert!(
-        none_right * 10 >= none_total * 8,
-        "only {none_right}/{none_total} tasks no playbook fits were answered \"none\""
-    );
+fn top_1_accuracy_on_every_set_stays_above_its_floor() {
+    let sets = mapping_eval::load_sets();
+    let mut failures = Vec::new();
+    if !sets.iter().any(|set| set.held_out) {
+        failures.push(
+            "no held-out set: accuracy on tuning sets alone says nothing about generalising"
+                .to_owned(),
+        );
+    }
+    for set in &sets {
+        assert!(
+            set.cases.len() >= 30,
+            "{} has {} cases",
+            set.name,
+            set.cases.len()
+        );
+        let report = mapping_eval::evaluate(set, DEFAULT_THRESHOLD);
+        report.print();
+        if report.accuracy() < floor(&set.name) {
+            failures.push(format!(
+                "{}: top-1 accuracy {:.3} fell below {}",
+                set.name,
+                report.accuracy(),
+                floor(&set.name)
+            ));
+        }
+        let (none_right, none_total) = report.none_score();
+        assert!(none_total > 0, "{} has no request nothing does", set.name);
+        if none_right * 10 < none_total * 8 {
+            failures.push(format!(
+                "{}: only {none_right}/{none_total} requests nothing does were answered \"none\"",
+                set.name
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn compound_requests_plan_every_piece_of_work() {
+    let names = mapping_eval::plan_sets();
+    let mut failures = Vec::new();
+    if !names.iter().any(|name| name.ends_with(".heldout")) {
+        failures.push("no held-out set of compound requests".to_owned());
+    }
+    for name in names {
+        let outcomes = mapping_eval::evaluate_plans(&name);
+        let (right, total) = mapping_eval::print_plans(&name, &outcomes);
+        assert!(total >= 20, "{name} has {total} requests");
+        let steps: usize = outcomes.iter().map(|o| o.expected.len()).sum();
+        let planned: usize = outcomes.iter().map(|o| o.planned.len()).sum();
+        // Every piece of work becomes a step (or is said to be covered by one): none dropped.
+        if planned * 10 < steps * 9 {
+            failures.push(format!(
+                "{name}: {planned} steps planned for {steps} pieces of work"
+            ));
+        }
+        if mapping_eval::ratio(right, total) < floor(&name) {
+            failures.push(format!(
+                "{name}: only {right}/{total} compound requests planned exactly right, below {}",
+                floor(&name)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
 fn the_flagship_request_plans_deploy_then_configure_over_the_example_repo() {
-    let catalog = mapping_eval::example_catalog();
+    let catalog = mapping_eval::catalog_of(&mapping_eval::repository("examples/homelab-infra"));
     let draft = planner::plan(
         "Deploy Uptime Kuma to the homelab and add our existing portals to its config",
         "",

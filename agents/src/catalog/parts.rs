@@ -8,13 +8,25 @@
 //! them, so a shared tag such as `ansible-nas` selects many parts at once), and those tags are the
 //! ones that select it; in a playbook with several plays, a tag the part shares only with plays
 //! on other hosts selects it too, with `--limit` to its own. A role tagged alike in several plays
-//! (`common` everywhere) is one part.
+//! (`common` everywhere) is one part, and a tag several parts share selects them as a group
+//! (`arr` for Sonarr and Radarr).
 
-use super::playbook::{Expansion, PartOutline, PlayOutline};
+use super::playbook::{Expansion, PartOutline, PlayOutline, RoleTask};
 use std::collections::BTreeSet;
 
-/// Tags with a meaning of their own to Ansible; they never select one part.
-const SPECIAL_TAGS: &[&str] = &["all", "always", "never", "tagged", "untagged"];
+/// Tags with a meaning of their own to Ansible or its tools; they never select a part.
+const SPECIAL_TAGS: &[&str] = &[
+    "all",
+    "always",
+    "never",
+    "tagged",
+    "untagged",
+    // Markers for tools, not selections: ansible-lint skips, Molecule does not test.
+    "skip_ansible_lint",
+    "molecule-notest",
+    "molecule-idempotence-notest",
+    "notest",
+];
 
 /// A selectable part: what it is called, the tags that select it, the plays it is in and what
 /// it runs.
@@ -27,9 +39,14 @@ pub(super) struct Selectable {
     pub content: Expansion,
 }
 
-/// The parts of a playbook with `plays` and tagged `parts` that tags select on their own, in
-/// the order they are written (plays first when the playbook has several).
-pub(super) fn selectable(plays: &[PlayOutline], parts: &[PartOutline]) -> Vec<Selectable> {
+/// The parts of a playbook with `plays`, tagged `parts` and tagged tasks inside its roles
+/// (`role_tasks`) that tags select on their own, in the order they are written (plays first
+/// when the playbook has several, tags found only inside roles last).
+pub(super) fn selectable(
+    plays: &[PlayOutline],
+    parts: &[PartOutline],
+    role_tasks: &[RoleTask],
+) -> Vec<Selectable> {
     let mut candidates: Vec<Selectable> = Vec::new();
     if plays.len() > 1 {
         for (index, play) in plays.iter().enumerate() {
@@ -63,6 +80,33 @@ pub(super) fn selectable(plays: &[PlayOutline], parts: &[PartOutline]) -> Vec<Se
                 content: part.content.clone(),
             }),
         }
+    }
+
+    // A tag found only on tasks inside roles selects those tasks wherever they are: the tasks of
+    // several roles that publish a site, a "run it now" switch of one role.
+    let mut inner_tags: Vec<&str> = Vec::new();
+    for task in role_tasks {
+        for tag in &task.tags {
+            let known = candidates.iter().any(|known| known.tags.contains(tag))
+                || plays.iter().any(|play| play.tags.contains(tag));
+            if !known && !inner_tags.contains(&tag.as_str()) {
+                inner_tags.push(tag);
+            }
+        }
+    }
+    for tag in inner_tags {
+        let tagged: Vec<&RoleTask> = role_tasks
+            .iter()
+            .filter(|task| task.tags.iter().any(|own| own == tag))
+            .collect();
+        let mut plays: Vec<usize> = tagged.iter().filter_map(|task| task.play).collect();
+        plays.dedup();
+        candidates.push(Selectable {
+            name: tag.to_owned(),
+            tags: vec![tag.to_owned()],
+            plays,
+            content: Expansion::of_role_tasks(tagged.into_iter()),
+        });
     }
 
     // A tag on a play selects all of that play; with one play, it selects everything.
@@ -118,6 +162,7 @@ pub(super) fn selectable(plays: &[PlayOutline], parts: &[PartOutline]) -> Vec<Se
                 .collect()
         })
         .collect();
+    let groups = groups(&candidates, play_candidates, &play_tags);
     candidates
         .into_iter()
         .zip(selecting)
@@ -127,7 +172,50 @@ pub(super) fn selectable(plays: &[PlayOutline], parts: &[PartOutline]) -> Vec<Se
             candidate.plays.sort_unstable();
             candidate
         })
+        .chain(groups)
         .collect()
+}
+
+/// Tags several parts share that select those parts together, e.g. `arr` on the Sonarr and
+/// Radarr roles: a name the repository gives a group of services.
+fn groups(
+    candidates: &[Selectable],
+    play_candidates: usize,
+    play_tags: &BTreeSet<&str>,
+) -> Vec<Selectable> {
+    let mut groups: Vec<Selectable> = Vec::new();
+    for candidate in &candidates[play_candidates..] {
+        for tag in &candidate.tags {
+            let usable = !SPECIAL_TAGS.contains(&tag.as_str())
+                && !tag.contains("{{")
+                && !play_tags.contains(tag.as_str());
+            if !usable || groups.iter().any(|group| group.name == *tag) {
+                continue;
+            }
+            let members: Vec<&Selectable> = candidates[play_candidates..]
+                .iter()
+                .filter(|member| member.tags.contains(tag))
+                .collect();
+            if members.len() < 2 {
+                continue;
+            }
+            let mut content = Expansion::default();
+            let mut plays = Vec::new();
+            for member in members {
+                content.absorb(&member.content);
+                plays.extend(member.plays.iter().copied());
+            }
+            plays.sort_unstable();
+            plays.dedup();
+            groups.push(Selectable {
+                name: tag.clone(),
+                tags: vec![tag.clone()],
+                plays,
+                content,
+            });
+        }
+    }
+    groups
 }
 
 fn play_name(play: &PlayOutline, index: usize) -> String {

@@ -104,6 +104,7 @@ impl Scanner {
             // Ansible looks for roles next to the playbook first.
             role_dirs: vec![dir.join("roles")],
             tags_select_parts: true,
+            inherited_tags: Vec::new(),
         };
         let mut info = PlaybookInfo {
             path: path.to_path_buf(),
@@ -300,13 +301,18 @@ impl Scanner {
                 })
                 .collect(),
             parts,
+            tasks: expansion.tasks.clone(),
         }
     }
 
     /// The parts of a playbook a person can run on their own by tags, each described like a
     /// playbook: what it deploys, renders and reads, and what the repository says it is.
     fn parts(&mut self, expansion: &Expansion) -> Vec<PlaybookPart> {
-        let selectable = parts::selectable(&expansion.play_details, &expansion.parts);
+        let selectable = parts::selectable(
+            &expansion.play_details,
+            &expansion.parts,
+            &expansion.role_tags,
+        );
         let mut found = Vec::with_capacity(selectable.len());
         for part in selectable {
             let content = &part.content;
@@ -327,9 +333,22 @@ impl Scanner {
                 .chain(content.roles.iter().map(String::as_str))
                 .chain(described.services.iter().map(String::as_str))
                 .collect();
-            let description = own_description
-                .or_else(|| self.readme().describe(&names))
-                .unwrap_or_default();
+            let readme = self.readme();
+            // A part only tags name (tasks of roles) is what the README says of its tag.
+            let tag_only = content.role_infos.is_empty();
+            // Otherwise what its role says of itself, then what the README says of it: often
+            // in other words ("TV series PVR", "grabs new episodes of the series we follow").
+            let description = if tag_only {
+                part.tags
+                    .iter()
+                    .find_map(|tag| readme.mentioning_tag(tag))
+                    .unwrap_or_default()
+            } else {
+                let mut said: Vec<String> = own_description.into_iter().collect();
+                said.extend(readme.describe(&names));
+                said.dedup();
+                said.join(" ")
+            };
             found.push(PlaybookPart {
                 name: part.name.clone(),
                 tags: part.tags,
@@ -536,6 +555,14 @@ impl Scanner {
         }
         expansion.role_infos.push(Rc::clone(&info));
         self.expand_usage(&info.usage, expansion);
+        for task in &info.usage.tagged_tasks {
+            expansion.role_tags.push(RoleTask {
+                role: info.name.clone(),
+                task: task.name.clone(),
+                tags: task.tags.clone(),
+                play: expansion.play,
+            });
+        }
     }
 
     /// The defaults a playbook sees, highest precedence first: group_vars of the groups it
@@ -620,6 +647,17 @@ pub(super) struct Expansion {
     file: String,
     /// Index of the play being expanded, in the playbook's `play_details`.
     play: Option<usize>,
+    /// The tagged tasks of its roles, where they run.
+    pub role_tags: Vec<RoleTask>,
+}
+
+/// A tagged task of a role, in the play it runs in.
+#[derive(Clone)]
+pub(super) struct RoleTask {
+    pub role: String,
+    pub task: String,
+    pub tags: Vec<String>,
+    pub play: Option<usize>,
 }
 
 impl Expansion {
@@ -651,6 +689,17 @@ impl Expansion {
         self.reads.extend(other.reads.iter().cloned());
         self.sets.extend(other.sets.iter().cloned());
         self.tasks.extend(other.tasks.iter().cloned());
+        self.role_tags.extend(other.role_tags.iter().cloned());
+    }
+
+    /// What the tasks a tag selects inside roles run: those roles, those tasks.
+    pub(super) fn of_role_tasks<'a>(tasks: impl Iterator<Item = &'a RoleTask>) -> Expansion {
+        let mut expansion = Expansion::default();
+        for task in tasks {
+            push_unique(&mut expansion.roles, task.role.clone());
+            expansion.tasks.push(task.task.clone());
+        }
+        expansion
     }
 }
 
@@ -794,6 +843,21 @@ pub(super) struct Summary<'a> {
     pub services: &'a [String],
 }
 
+/// Most items a derived description lists before it says how many more there are.
+const MAX_LISTED: usize = 6;
+
+/// `items` joined with ", ", the first [`MAX_LISTED`] of them when there are more.
+fn shortened(items: &[String]) -> String {
+    if items.len() <= MAX_LISTED {
+        return items.join(", ");
+    }
+    format!(
+        "{} and {} more",
+        items[..MAX_LISTED].join(", "),
+        items.len() - MAX_LISTED
+    )
+}
+
 /// A description for a playbook without a comment header: what its plays are called (or which
 /// playbooks it runs), where, with which roles (and what they say they do), deploying what.
 pub(super) fn derived_description(summary: &Summary<'_>) -> String {
@@ -809,10 +873,13 @@ pub(super) fn derived_description(summary: &Summary<'_>) -> String {
         ("Deploys", summary.services),
     ] {
         if !items.is_empty() {
-            sentences.push(format!("{label} {}", items.join(", ")));
+            sentences.push(format!("{label} {}", shortened(items)));
         }
     }
-    sentences.extend(summary.role_descriptions.iter().cloned());
+    // A site playbook of a hundred roles is not described by a hundred descriptions.
+    if summary.roles.len() <= MAX_LISTED {
+        sentences.extend(summary.role_descriptions.iter().cloned());
+    }
     let mut description = String::new();
     for sentence in sentences {
         let mut chars = sentence.chars();

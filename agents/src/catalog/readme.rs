@@ -27,6 +27,8 @@ const SEPARATORS: &[&str] = &[" - ", " – ", " — ", ": "];
 #[derive(Debug, Default)]
 pub(super) struct Readme {
     entries: Vec<Entry>,
+    /// Its sentences without markup, for what names only a tag.
+    sentences: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -43,10 +45,63 @@ struct Entry {
 }
 
 impl Readme {
-    /// Reads the entries of `text`.
+    /// Reads the entries of `text`: list items, each with the indented lines that continue it.
     pub(super) fn parse(text: &str) -> Self {
-        let entries = text.lines().filter_map(entry).collect();
-        Self { entries }
+        // List items with their continuation lines, and the other paragraphs, each as one line.
+        let mut items: Vec<String> = Vec::new();
+        let mut paragraphs: Vec<String> = Vec::new();
+        let mut in_item = false;
+        let mut in_paragraph = false;
+        for line in text.lines() {
+            let blank = line.trim().is_empty();
+            if in_item && !blank && line.starts_with([' ', '\t']) && !is_list_item(line) {
+                if let Some(item) = items.last_mut() {
+                    item.push(' ');
+                    item.push_str(line.trim());
+                }
+                continue;
+            }
+            in_item = is_list_item(line);
+            if in_item {
+                items.push(line.to_owned());
+                in_paragraph = false;
+            } else if blank {
+                in_paragraph = false;
+            } else if in_paragraph {
+                if let Some(paragraph) = paragraphs.last_mut() {
+                    paragraph.push(' ');
+                    paragraph.push_str(line.trim());
+                }
+            } else {
+                paragraphs.push(line.trim().to_owned());
+                in_paragraph = true;
+            }
+        }
+        let entries = items.iter().filter_map(|item| entry(item)).collect();
+        let sentences = items
+            .iter()
+            .chain(&paragraphs)
+            .flat_map(|text| text.split(". "))
+            .map(|sentence| plain(sentence.trim()))
+            .filter(|sentence| sentence.split_whitespace().count() >= 3)
+            .collect();
+        Self { entries, sentences }
+    }
+
+    /// The first sentence that names `tag` as a tag (`` `backup_now` `` or `--tags backup_now`
+    /// in the text as written), for a part that only a tag names.
+    pub(super) fn mentioning_tag(&self, tag: &str) -> Option<String> {
+        if tag.len() < 3 {
+            return None;
+        }
+        self.sentences
+            .iter()
+            .find(|sentence| {
+                sentence
+                    .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
+                    .any(|word| word == tag)
+            })
+            .cloned()
     }
 
     /// The README's line about the first of `names` (a part's name, its roles, its services)
@@ -95,18 +150,25 @@ impl Scanner {
     }
 }
 
-/// The entry a README line holds, when it is a list item with a name and a description.
-fn entry(line: &str) -> Option<Entry> {
+/// The text of a Markdown list item after its marker; `None` for other lines.
+fn list_item(line: &str) -> Option<&str> {
     let item = line.trim_start();
-    let item = item
-        .strip_prefix("* ")
+    item.strip_prefix("* ")
         .or_else(|| item.strip_prefix("- "))
         .or_else(|| item.strip_prefix("+ "))
         .or_else(|| {
             let digits = item.find(|c: char| !c.is_ascii_digit())?;
             (digits > 0).then(|| item[digits..].strip_prefix(". "))?
-        })?
-        .trim();
+        })
+}
+
+fn is_list_item(line: &str) -> bool {
+    list_item(line).is_some()
+}
+
+/// The entry a README list item holds, when it has a name and a description.
+fn entry(line: &str) -> Option<Entry> {
+    let item = list_item(line)?.trim();
     let (name, url, rest) = if let Some(linked) = item.strip_prefix('[') {
         let (name, after) = linked.split_once(']')?;
         let (url, rest) = match after.strip_prefix('(') {
@@ -184,7 +246,7 @@ fn key_words(text: &str) -> String {
         .join(" ")
 }
 
-/// `text` without Markdown links' targets, emphasis and code marks.
+/// `text` without Markdown links' targets, bold and code marks.
 fn plain(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -203,7 +265,8 @@ fn plain(text: &str) -> String {
         }
     }
     out.push_str(rest);
-    out.replace(['*', '`', '_'], "")
+    // `_` stays: it is part of names (`caddy_sites`) far more often than emphasis.
+    out.replace(['*', '`'], "")
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
@@ -224,6 +287,10 @@ Some intro: not an entry.
 * [Home Assistant](https://www.home-assistant.io) - Open source home automation
 - **Jellyfin** – the *Free* Software Media System
 1. Restic: nightly backups to the NAS
+- **caddy** (`caddy`, `proxy`) - the reverse proxy. Every service has a site block
+  generated from `caddy_sites` (tag `caddy_sites` to publish sites on their own).
+
+Run `ansible-playbook site.yml --tags backup_now` to back up right away.
 ";
 
     #[test]
@@ -266,6 +333,18 @@ Some intro: not an entry.
                 .describe(&["stats"])
                 .is_some_and(|d| d.starts_with("Grafana"))
         );
+    }
+
+    #[test]
+    fn items_continue_on_indented_lines_and_sentences_name_tags() {
+        let readme = Readme::parse(README);
+        let caddy = readme.describe(&["caddy"]).expect("caddy is described");
+        assert!(caddy.ends_with("to publish sites on their own)."), "{caddy}");
+        assert_eq!(
+            readme.mentioning_tag("backup_now").as_deref(),
+            Some("Run ansible-playbook site.yml --tags backup_now to back up right away.")
+        );
+        assert_eq!(readme.mentioning_tag("nothing_here"), None);
     }
 
     #[test]

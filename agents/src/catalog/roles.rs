@@ -166,6 +166,7 @@ impl Scanner {
             // Sibling roles first, as Ansible looks next to the role that names them.
             role_dirs: dir.parent().map(Path::to_path_buf).into_iter().collect(),
             tags_select_parts: false,
+            inherited_tags: Vec::new(),
         };
         let mut usage = Usage::default();
         let (dependencies, description) = self.role_meta(&context, dir, &mut usage);

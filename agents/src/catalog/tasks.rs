@@ -82,6 +82,16 @@ pub(super) struct Usage {
     pub sets: BTreeSet<String>,
     /// Names of its tasks, in order (blocks are not tasks; their tasks are).
     pub task_names: Vec<String>,
+    /// Named tasks inside a role that carry tags (their own and their blocks' or includes'):
+    /// `--tags` selects them across roles, e.g. the tasks of several roles that publish a site.
+    pub tagged_tasks: Vec<TaggedTask>,
+}
+
+/// A named task of a role with the tags it carries.
+#[derive(Debug, Clone)]
+pub(super) struct TaggedTask {
+    pub name: String,
+    pub tags: Vec<String>,
 }
 
 impl Usage {
@@ -128,9 +138,22 @@ pub(super) struct Context {
     /// True in a playbook and the task files it includes, where a tagged task is something a
     /// person selects with `--tags`; false inside roles, which are selected as a whole.
     pub tags_select_parts: bool,
+    /// Tags of the blocks and includes around the tasks here, which they inherit.
+    pub inherited_tags: Vec<String>,
 }
 
 impl Context {
+    /// This context for what a tagged block or include holds: its tasks inherit `tags`.
+    fn inheriting(&self, tags: &[String]) -> Context {
+        let mut inner = self.clone();
+        for tag in tags {
+            if !inner.inherited_tags.contains(tag) {
+                inner.inherited_tags.push(tag.clone());
+            }
+        }
+        inner
+    }
+
     /// An issue about this file, at the line where `needle` is written.
     pub(super) fn issue_at(&self, needle: &str, message: String) -> CatalogIssue {
         CatalogIssue::new(&self.relative, source::line_of(&self.text, needle), message)
@@ -301,13 +324,33 @@ impl Scanner {
         usage: &mut Usage,
         including: &mut Vec<PathBuf>,
     ) {
-        if let Some(tags) = task.get("tags") {
-            usage.tags.extend(tag_values(tags));
-        }
+        let own_tags = task.get("tags").map(tag_values).unwrap_or_default();
+        usage.tags.extend(own_tags.iter().cloned());
         let is_block = BLOCK_KEYS.iter().any(|key| task.contains_key(*key));
         if let (false, Some(name)) = (is_block, string_field(task, "name")) {
+            if !context.tags_select_parts {
+                let mut tags = context.inherited_tags.clone();
+                for tag in &own_tags {
+                    if !tags.contains(tag) {
+                        tags.push(tag.clone());
+                    }
+                }
+                if !tags.is_empty() {
+                    usage.tagged_tasks.push(TaggedTask {
+                        name: name.clone(),
+                        tags,
+                    });
+                }
+            }
             usage.task_names.push(name);
         }
+        let inner;
+        let context = if own_tags.is_empty() {
+            context
+        } else {
+            inner = context.inheriting(&own_tags);
+            &inner
+        };
         if let Some(register) = task.get("register").and_then(scalar_text) {
             usage.sets.insert(register);
         }

@@ -1,0 +1,543 @@
+//! The things a task can map to, indexed for matching: every playbook as a whole, and every part
+//! of a playbook that its tags select on its own (one application's role in a site playbook).
+//!
+//! Each candidate is indexed by field, and each field has a strength: the services it deploys,
+//! the roles and container images it uses say most about what it does; then its name, tags and
+//! path; then its plays, hosts and tasks; what the repository says about it (its description, the
+//! README's line) and the templates and variables it uses least.
+//!
+//! A site playbook (one whose parts are most of what it does) is indexed as a whole only by what
+//! is about the whole: its name, path, plays, hosts and play tags. Its applications belong to its
+//! parts, so "deploy Gitea" finds `nas.yml --tags gitea`, never all of `nas.yml`.
+
+use super::lexicon::{self, lexicon};
+use super::words::{self, Token};
+use chiffon_proto::v1::{Playbook, PlaybookPart};
+
+/// Quality of a word matching a longer or shorter form of itself ("config" for "configur").
+const PREFIX_MATCH: f64 = 0.9;
+/// Quality of a word matching a playbook word through a shared concept ("install" for
+/// "deploy", "caddy" for "reverse proxy").
+const CONCEPT_MATCH: f64 = 0.85;
+/// Quality of a word matching its misspelling by one letter ("manger" for "manager").
+const TYPO_MATCH: f64 = 0.8;
+/// Quality of a word matching a WordNet synonym ("film" for "movie"): weaker, because WordNet
+/// mixes every sense of a word.
+const SYNONYM_MATCH: f64 = 0.6;
+/// Strength with which a candidate that deploys something explains "install", "deploy" or
+/// "update" without saying so: an application's role is how it is installed.
+pub(super) const IMPLIED_ACTION: f64 = 0.7;
+/// Strength with which it explains "configure", "add" or "start": running an application's role
+/// again is how its settings change, and "add X" often means installing it.
+pub(super) const IMPLIED_RERUN: f64 = 0.5;
+/// Share of its strength a product's name keeps when only prose mentions it: descriptions name
+/// other products to compare ("like IFTTT", "for Zigbee2MQTT"), so "install Photoprism" is not
+/// answered by a gallery whose description mentions Photoprism.
+const PRODUCT_IN_PROSE: f64 = 0.5;
+/// How much two neighbouring task words gain when the same item holds them both ("password
+/// manager" in one description): a shared phrase says more than two shared words.
+const PHRASE_BOOST: f64 = 1.35;
+/// Share of its field's weight a service or image after the first keeps.
+const SECONDARY_ITEM: f64 = 0.85;
+/// Shortest word (in letters) matched by prefix or written without spaces.
+const MIN_PARTIAL_LENGTH: usize = 5;
+
+/// The places a candidate's words come from, strongest evidence first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Field {
+    Service,
+    Role,
+    Image,
+    Name,
+    Tag,
+    Path,
+    Play,
+    Host,
+    Task,
+    Description,
+    Template,
+    Variable,
+}
+
+impl Field {
+    const ALL: [Field; 12] = [
+        Field::Service,
+        Field::Role,
+        Field::Image,
+        Field::Name,
+        Field::Tag,
+        Field::Path,
+        Field::Play,
+        Field::Host,
+        Field::Task,
+        Field::Description,
+        Field::Template,
+        Field::Variable,
+    ];
+
+    pub fn weight(self) -> f64 {
+        match self {
+            Field::Service | Field::Role => 1.0,
+            Field::Image => 0.9,
+            Field::Name => 0.85,
+            Field::Tag | Field::Path => 0.8,
+            Field::Play => 0.7,
+            Field::Host => 0.6,
+            Field::Task => 0.55,
+            // What the repository says a role is: often the only words a person looking for
+            // "a password manager" shares with it.
+            Field::Description => 0.65,
+            Field::Template => 0.45,
+            Field::Variable => 0.35,
+        }
+    }
+
+    /// Fields of sentences rather than names: descriptions and task names.
+    fn is_prose(self) -> bool {
+        matches!(self, Field::Description | Field::Task | Field::Play)
+    }
+
+    /// Whether reasons name the matching item ("tag backup") rather than the matching words
+    /// ("name matches 'uptime', 'kuma'").
+    pub fn names_items(self) -> bool {
+        !matches!(
+            self,
+            Field::Name | Field::Path | Field::Play | Field::Description | Field::Task
+        )
+    }
+}
+
+/// A word of a candidate's field, with the field item it came from.
+struct Term {
+    stem: String,
+    compact: String,
+    concepts: Vec<usize>,
+    /// Index into the field's items.
+    item: usize,
+}
+
+/// One field of a candidate: its items as written (for reasons) and their words.
+pub(super) struct FieldIndex {
+    pub field: Field,
+    pub items: Vec<String>,
+    terms: Vec<Term>,
+}
+
+impl FieldIndex {
+    /// The field's weight for its item `item`: services and images after the first are what a
+    /// role runs alongside what it is about (the database of a wiki), and count a little less.
+    fn item_weight(&self, item: usize) -> f64 {
+        let secondary = item > 0 && matches!(self.field, Field::Service | Field::Image);
+        self.field.weight() * if secondary { SECONDARY_ITEM } else { 1.0 }
+    }
+}
+
+impl FieldIndex {
+    fn new(field: Field, items: Vec<String>) -> Self {
+        let mut terms = Vec::new();
+        for (item, text) in items.iter().enumerate() {
+            for token in words::tokens(text) {
+                terms.push(Term {
+                    stem: token.stem,
+                    compact: token.compact,
+                    concepts: token.concepts,
+                    item,
+                });
+            }
+            // "calibreweb", "home-assistant": the whole item, written without spaces, so a
+            // task that splits or joins its words differently still meets it.
+            let whole = words::compact(text);
+            if whole.len() >= MIN_PARTIAL_LENGTH && !terms.iter().any(|t| t.compact == whole) {
+                terms.push(Term {
+                    stem: whole.clone(),
+                    compact: whole,
+                    concepts: Vec::new(),
+                    item,
+                });
+            }
+        }
+        Self {
+            field,
+            items,
+            terms,
+        }
+    }
+}
+
+/// Where a candidate explains a task word.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Place {
+    /// A field's item.
+    Item(Field, usize),
+    /// By what it is: it deploys something, so it explains "install".
+    Deploys,
+    /// By what it is: a site playbook, so it explains "everything".
+    WholeSite,
+}
+
+/// How well a candidate explains one task word.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Explanation {
+    /// Field weight times match quality; 0 when unexplained.
+    pub strength: f64,
+    pub place: Option<Place>,
+    /// The same word (or name) is there, not a concept, synonym or misspelling of it.
+    pub literal: bool,
+}
+
+/// A playbook, or one part of it, indexed for matching.
+pub(super) struct Candidate<'a> {
+    pub playbook: &'a Playbook,
+    pub part: Option<&'a PlaybookPart>,
+    fields: Vec<FieldIndex>,
+    /// Words of its name, generic words left out, for specificity.
+    name_terms: Vec<Term>,
+    /// It deploys services or runs images, so "install it" needs no word of its own.
+    deploys: bool,
+    /// The whole of a site playbook.
+    pub site: bool,
+}
+
+/// Every candidate of `catalog`: each playbook, then its parts.
+pub(super) fn index(catalog: &[Playbook]) -> Vec<Candidate<'_>> {
+    let mut candidates = Vec::new();
+    for playbook in catalog {
+        candidates.push(Candidate::whole(playbook));
+        for part in &playbook.parts {
+            candidates.push(Candidate::part(playbook, part));
+        }
+    }
+    candidates
+}
+
+/// True when the parts of `playbook` are most of what it does: at least two, covering at least
+/// half of its roles. Then the whole is a site playbook.
+pub(super) fn is_site(playbook: &Playbook) -> bool {
+    if playbook.parts.len() < 2 {
+        return false;
+    }
+    let in_parts = playbook
+        .roles
+        .iter()
+        .filter(|role| playbook.parts.iter().any(|part| part.roles.contains(role)))
+        .count();
+    in_parts * 2 >= playbook.roles.len()
+}
+
+impl<'a> Candidate<'a> {
+    fn whole(playbook: &'a Playbook) -> Self {
+        let site = is_site(playbook);
+        let mut services = playbook.services.clone();
+        let mut images = Vec::new();
+        for stack in &playbook.compose_stacks {
+            services.extend(stack.services.iter().cloned());
+            images.extend(
+                stack
+                    .images
+                    .iter()
+                    .map(|image| image_name(image).to_owned()),
+            );
+        }
+        let play_tags: Vec<String> = playbook
+            .play_details
+            .iter()
+            .flat_map(|play| play.tags.iter().cloned())
+            .collect();
+        let fields = Field::ALL
+            .iter()
+            .map(|&field| {
+                let items = match (field, site) {
+                    (Field::Service, false) => services.clone(),
+                    (Field::Role, false) => playbook.roles.clone(),
+                    (Field::Image, false) => images.clone(),
+                    (Field::Tag, false) => playbook.tags.clone(),
+                    (Field::Tag, true) => play_tags.clone(),
+                    (Field::Template, false) => file_names(&playbook.templates),
+                    (Field::Variable, false) => playbook
+                        .variables
+                        .iter()
+                        .map(|variable| variable.name.clone())
+                        .collect(),
+                    (Field::Name, _) => vec![playbook.name.clone()],
+                    (Field::Path, _) => vec![playbook.path.clone()],
+                    (Field::Play, _) => playbook.plays.clone(),
+                    (Field::Host, _) => playbook.hosts.clone(),
+                    (Field::Task, false) => playbook.tasks.clone(),
+                    // A site playbook's description lists what its parts do; the parts answer
+                    // for that.
+                    (Field::Description, true) => Vec::new(),
+                    // A playbook is all of its parts: it says what they say.
+                    (Field::Description, false) => std::iter::once(&playbook.description)
+                        .chain(playbook.parts.iter().map(|part| &part.description))
+                        .cloned()
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                FieldIndex::new(field, dedup(items))
+            })
+            .collect();
+        let name = if playbook.name.trim().is_empty() {
+            file_stem(&playbook.path)
+        } else {
+            playbook.name.clone()
+        };
+        Self {
+            playbook,
+            part: None,
+            fields,
+            deploys: (site || !services.is_empty() || !images.is_empty())
+                && !names_another_action(&name),
+            name_terms: name_terms(&name),
+            site,
+        }
+    }
+
+    fn part(playbook: &'a Playbook, part: &'a PlaybookPart) -> Self {
+        let plays: Vec<&chiffon_proto::v1::Play> = part
+            .play_indexes
+            .iter()
+            .filter_map(|&index| usize::try_from(index).ok())
+            .filter_map(|index| playbook.play_details.get(index))
+            .collect();
+        let fields = Field::ALL
+            .iter()
+            .map(|&field| {
+                let items = match field {
+                    Field::Service => part.services.clone(),
+                    Field::Role => part.roles.clone(),
+                    Field::Image => part
+                        .images
+                        .iter()
+                        .map(|image| image_name(image).to_owned())
+                        .collect(),
+                    Field::Name => vec![part.name.clone()],
+                    Field::Tag => part.tags.clone(),
+                    Field::Path => vec![playbook.path.clone()],
+                    Field::Play => plays
+                        .iter()
+                        .map(|play| play.name.clone())
+                        .filter(|name| *name != part.name)
+                        .collect(),
+                    Field::Host => plays.iter().map(|play| play.host_pattern.clone()).collect(),
+                    Field::Task => part.tasks.clone(),
+                    Field::Description => vec![part.description.clone()],
+                    Field::Template => file_names(&part.templates),
+                    Field::Variable => part.variables.clone(),
+                };
+                FieldIndex::new(field, dedup(items))
+            })
+            .collect();
+        Self {
+            playbook,
+            part: Some(part),
+            fields,
+            name_terms: name_terms(&part.name),
+            deploys: (!part.services.is_empty() || !part.images.is_empty())
+                && !names_another_action(&part.name),
+            site: false,
+        }
+    }
+
+    /// How the candidate explains each of `words`: the strongest field holding each word, a
+    /// name written without spaces that covers two neighbouring words ("home assistant" in
+    /// `homeassistant`), or what the candidate is (it deploys something, it is a whole site).
+    pub fn explain(&self, words: &[Token]) -> Vec<Explanation> {
+        let mut explained: Vec<Explanation> = words
+            .iter()
+            .map(|word| {
+                let mut best = Explanation::default();
+                for field in &self.fields {
+                    for term in &field.terms {
+                        let quality = match_quality(word, term, field.field.is_prose());
+                        let strength = quality * field.item_weight(term.item);
+                        if strength > best.strength {
+                            best = Explanation {
+                                strength,
+                                place: Some(Place::Item(field.field, term.item)),
+                                literal: quality == 1.0,
+                            };
+                        }
+                    }
+                }
+                let implied = if self.deploys && (word.is("deploy") || word.is("update")) {
+                    Some((Place::Deploys, IMPLIED_ACTION))
+                } else if self.deploys
+                    && (word.is("configure") || word.is("add") || word.is("start"))
+                {
+                    Some((Place::Deploys, IMPLIED_RERUN))
+                } else if self.site && word.is("site") {
+                    Some((Place::WholeSite, IMPLIED_ACTION))
+                } else {
+                    None
+                };
+                if let Some((place, strength)) = implied.filter(|(_, s)| best.strength < *s) {
+                    best = Explanation {
+                        strength,
+                        place: Some(place),
+                        literal: false,
+                    };
+                }
+                if word.product
+                    && matches!(best.place, Some(Place::Item(field, _)) if field.is_prose())
+                {
+                    best.strength *= PRODUCT_IN_PROSE;
+                }
+                best
+            })
+            .collect();
+        for pair in 0..words.len().saturating_sub(1) {
+            let (first, second) = (explained[pair], explained[pair + 1]);
+            if let Some(Place::Item(field, _)) = first.place
+                && first.place == second.place
+                && first.literal
+                && second.literal
+                && field.is_prose()
+            {
+                for position in [pair, pair + 1] {
+                    explained[position].strength =
+                        (explained[position].strength * PHRASE_BOOST).min(1.0);
+                }
+            }
+        }
+        for pair in 0..words.len().saturating_sub(1) {
+            let joined = format!("{}{}", words[pair].compact, words[pair + 1].compact);
+            for field in &self.fields {
+                let strength = field.field.weight();
+                if strength <= explained[pair].strength.min(explained[pair + 1].strength) {
+                    continue;
+                }
+                if let Some(term) = field.terms.iter().find(|term| term.compact == joined) {
+                    for position in [pair, pair + 1] {
+                        if explained[position].strength < strength {
+                            explained[position] = Explanation {
+                                strength,
+                                place: Some(Place::Item(field.field, term.item)),
+                                literal: true,
+                            };
+                        }
+                    }
+                }
+            }
+        }
+        explained
+    }
+
+    /// Share of the name's words the task explains.
+    pub fn name_coverage(&self, words: &[Token]) -> f64 {
+        if self.name_terms.is_empty() {
+            return 0.0;
+        }
+        let covered = self
+            .name_terms
+            .iter()
+            .filter(|term| {
+                words
+                    .iter()
+                    .any(|word| match_quality(word, term, false) > 0.0)
+            })
+            .count();
+        covered as f64 / self.name_terms.len() as f64
+    }
+
+    pub fn field(&self, field: Field) -> &FieldIndex {
+        // `fields` holds every field in `Field::ALL` order, which is declaration order.
+        &self.fields[field as usize]
+    }
+}
+
+/// How well task `word` matches a candidate's word: 1 for the same stem or the same name
+/// written without spaces, less for a prefix, a shared concept, a typo or, in `prose`, a WordNet
+/// synonym (names are names: a variable `docker_home` is not about a "family").
+fn match_quality(word: &Token, term: &Term, prose: bool) -> f64 {
+    if word.stem == term.stem
+        || (word.compact.len() >= MIN_PARTIAL_LENGTH && word.compact == term.compact)
+    {
+        return 1.0;
+    }
+    let shorter = word.stem.len().min(term.stem.len());
+    if shorter >= MIN_PARTIAL_LENGTH
+        && (word.stem.starts_with(&term.stem) || term.stem.starts_with(&word.stem))
+    {
+        return PREFIX_MATCH;
+    }
+    // A request for a kind finds its tools ("reverse proxy" finds caddy); one naming a tool
+    // wants that tool.
+    if !word.tool
+        && word
+            .concepts
+            .iter()
+            .any(|concept| term.concepts.contains(concept))
+    {
+        return CONCEPT_MATCH;
+    }
+    if word.compact.len().min(term.compact.len()) >= lexicon::MIN_TYPO_LENGTH
+        && lexicon::one_edit_apart(&word.compact, &term.compact)
+    {
+        return TYPO_MATCH;
+    }
+    let lexicon = lexicon();
+    if prose
+        && (lexicon.synonyms_of(&word.stem).contains(&term.stem)
+            || lexicon.synonyms_of(&term.stem).contains(&word.stem))
+    {
+        return SYNONYM_MATCH;
+    }
+    0.0
+}
+
+/// True when `name` starts with an action other than deploying ("Configure Uptime Kuma
+/// monitors", "Back up the NAS"): then the candidate does not explain "install" by what it is.
+/// A name of one word ("healthchecks.io") says what it is, not what it does.
+fn names_another_action(name: &str) -> bool {
+    match words::tokens(name).as_slice() {
+        [first, _, ..] => {
+            first.class == words::WordClass::Action && !first.is("deploy") && !first.is("update")
+        }
+        _ => false,
+    }
+}
+
+/// The name's words that say something: generic ones ("server") left out.
+fn name_terms(name: &str) -> Vec<Term> {
+    words::tokens(name)
+        .into_iter()
+        .filter(|token| token.class != words::WordClass::Generic)
+        .map(|token| Term {
+            stem: token.stem,
+            compact: token.compact,
+            concepts: token.concepts,
+            item: 0,
+        })
+        .collect()
+}
+
+/// "ghcr.io/gethomepage/homepage:v1" → "gethomepage/homepage": registry and tag say nothing
+/// about the service.
+fn image_name(image: &str) -> &str {
+    let without_tag = match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => name,
+        _ => image,
+    };
+    match without_tag.split_once('/') {
+        Some((registry, rest)) if registry.contains('.') || registry.contains(':') => rest,
+        _ => without_tag,
+    }
+}
+
+fn file_names(paths: &[String]) -> Vec<String> {
+    paths
+        .iter()
+        .map(|path| path.rsplit('/').next().unwrap_or(path).to_owned())
+        .collect()
+}
+
+fn file_stem(path: &str) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.split('.').next().unwrap_or(name).to_owned()
+}
+
+fn dedup(mut items: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items.retain(|item| !item.trim().is_empty() && seen.insert(item.clone()));
+    items
+}

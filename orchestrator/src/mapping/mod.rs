@@ -1,0 +1,357 @@
+//! Task → playbook mapping (INFRA-02): ranks what a task could run — whole playbooks, and the
+//! parts of site playbooks that their tags select — each with a confidence in [0, 1] and the
+//! reasons a person can check.
+//!
+//! # How a match is scored
+//!
+//! The task is cut into content words ([`words`]): lower-cased, stemmed (Snowball English), stop
+//! words dropped, vocabulary phrases joined ("set up", "reverse proxy"). Each word may belong to
+//! concepts of the infrastructure vocabulary ("install", "set up" and "deploy" all mean
+//! *deploy*; "caddy" is a *reverse proxy*) and has WordNet synonyms ([`lexicon`]).
+//!
+//! Every candidate is indexed by field ([`candidates`]), and each field has a strength. A task
+//! word is *explained* by a candidate with the strength of the strongest field holding the same
+//! word; a concept, a misspelling or a WordNet synonym counts less, and a name written without
+//! spaces ("homeassistant") meets two neighbouring words. A candidate that deploys something
+//! explains "install" or "update" by what it is. The confidence is the weighted share of the
+//! task's words a candidate explains, so a task half made of words the repository does not know
+//! ("install a minecraft server") cannot reach a high confidence however well the other half
+//! matches. Then:
+//!
+//! - a word a competitor explains through a stronger field counts less for the weaker candidate
+//!   ("portal" is what `deploy-portal.yml` is named after; the monitors playbook only mentions
+//!   portals), so the runner-up's confidence says how plausible it really is;
+//! - action words ("deploy", "back up", "remove", …) weigh more than other words, and a candidate
+//!   that does not explain the task's action loses much of its confidence: a playbook that
+//!   deploys Uptime Kuma is the wrong answer to "remove Uptime Kuma";
+//! - a candidate that explains only the action and none of the things the task names is weak
+//!   evidence: many playbooks deploy *something*;
+//! - candidates whose name the task covers rank above broader ones that merely mention the same
+//!   words (`deploy-uptime-kuma.yml` over `site.yml` for "deploy Uptime Kuma"), and a whole
+//!   playbook ranks above an equally good part of another one (it is the simpler command).
+//!
+//! Below the threshold the answer is "no playbook fits", still with the closest candidates and
+//! advice on what to write instead.
+
+mod candidates;
+mod explain;
+mod lexicon;
+mod targets;
+mod words;
+
+use crate::planner::RunOptions;
+use candidates::{Candidate, Explanation};
+use chiffon_proto::v1::{Playbook, PlaybookPart};
+use std::collections::BTreeSet;
+use words::{Token, WordClass};
+
+/// Confidence a candidate needs to be used for a task, unless configured otherwise
+/// ([`OrchestratorConfig::match_threshold`](crate::OrchestratorConfig::match_threshold)).
+///
+/// Chosen on the tuning sets (run `cargo bench -p chiffon-orchestrator --bench mapping`, which
+/// prints accuracy for thresholds from 0.30 to 0.80 on every set): correct top matches score
+/// 0.6 and more while tasks nothing fits stay at or below about 0.45 (their words are only half
+/// explained, or their action is not what the candidate does). 0.5 sits in that gap and leans
+/// towards answering "no playbook fits" over running the wrong playbook, which is the costlier
+/// mistake: a plan that needs a custom playbook cannot be approved until someone looks at it, a
+/// wrong playbook would run as approved.
+pub const DEFAULT_THRESHOLD: f64 = 0.5;
+
+/// How many candidates a match returns unless asked for another number.
+pub const DEFAULT_LIMIT: usize = 5;
+
+/// The request that has Chiffon write a playbook and role for a service, before the service.
+pub const TEMPLATE_OFFER: &str = "generate a template for deploying";
+
+/// How much of the confidence depends on the task covering the candidate's name: a candidate
+/// whose name the task leaves entirely unexplained keeps 1 - this.
+const NAME_SPECIFICITY_WEIGHT: f64 = 0.15;
+/// How hard a stronger competitor reduces a weaker candidate's credit for a word: the credit is
+/// multiplied by (own strength / competitor's strength) to this power.
+const COMPETITION_EXPONENT: f64 = 1.0;
+/// Confidence kept for each action word of the task the candidate does not explain (at most two
+/// count).
+const UNEXPLAINED_ACTION_FACTOR: f64 = 0.55;
+/// Confidence kept for each product name of the task the candidate does not explain (at most
+/// two count): "install kubernetes on the nas" is not about the NAS's docker role.
+const UNEXPLAINED_PRODUCT_FACTOR: f64 = 0.6;
+/// Weight kept by an English word that nothing in the repository explains.
+const UNKNOWN_WORD_WEIGHT: f64 = 0.5;
+/// Confidence kept when the task names things but the candidate explains none of them.
+const NO_OBJECT_FACTOR: f64 = 0.5;
+/// Confidence a whole site playbook keeps when the task neither names it nor asks for everything:
+/// running everything is the costliest reading of a request, taken only when asked for.
+const UNASKED_SITE_FACTOR: f64 = 0.8;
+/// Confidence a part keeps against an equally good whole playbook: running
+/// `deploy-uptime-kuma.yml` is simpler than `site.yml --tags deploy --limit monitoring`.
+const PART_FACTOR: f64 = 0.98;
+
+/// One candidate for a task: a playbook, or a part of one selected by tags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaybookMatch {
+    /// The playbook.
+    pub playbook: Playbook,
+    /// The tagged part of the playbook that matches; `None` when the whole playbook does.
+    pub part: Option<PlaybookPart>,
+    /// The tags and limit that select the part (empty for the whole playbook).
+    pub selection: RunOptions,
+    /// From 0 (no evidence) to 1 (every word of the task explained by its strongest fields).
+    pub confidence: f64,
+    /// Why, for people: "name matches 'uptime', 'kuma'", "deploys service gitea", …
+    pub reasons: Vec<String>,
+}
+
+/// The answer to "which playbook does this task?".
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchOutcome {
+    /// Candidates, best first; the closest ones also when none fits. Candidates with no evidence
+    /// at all are left out.
+    pub matches: Vec<PlaybookMatch>,
+    /// True when the best candidate reaches the threshold.
+    pub fits: bool,
+    /// The confidence a candidate needed.
+    pub threshold: f64,
+    /// What to do next, in a sentence.
+    pub advice: String,
+    /// True when the task asks to deploy something (so a template could be written for it).
+    pub asks_to_deploy: bool,
+}
+
+impl MatchOutcome {
+    /// The candidate to use, when one fits.
+    pub fn best_fit(&self) -> Option<&PlaybookMatch> {
+        self.matches.first().filter(|_| self.fits)
+    }
+}
+
+/// A catalog indexed for matching; build it once and match many tasks against it.
+pub struct Matcher<'a> {
+    candidates: Vec<Candidate<'a>>,
+    /// The groups and hosts the catalog's plays run on, lower-cased: where a task may say to run.
+    places: BTreeSet<String>,
+}
+
+/// Ranks `catalog` for `task`; see [`Matcher::rank`].
+pub fn rank(task: &str, catalog: &[Playbook], threshold: f64, limit: usize) -> MatchOutcome {
+    Matcher::new(catalog).rank(task, threshold, limit)
+}
+
+impl<'a> Matcher<'a> {
+    /// Indexes `catalog`: every playbook and every part its tags select.
+    pub fn new(catalog: &'a [Playbook]) -> Self {
+        let mut places = BTreeSet::new();
+        for play in catalog.iter().flat_map(|playbook| &playbook.play_details) {
+            places.extend(
+                play.host_pattern
+                    .split([',', ':'])
+                    .map(|term| term.trim().trim_start_matches(['!', '&']).to_lowercase())
+                    .filter(|term| !term.is_empty() && term != "all" && !term.contains(['*', '{'])),
+            );
+            for targets in &play.targets {
+                places.extend(targets.groups.iter().map(|group| group.to_lowercase()));
+                places.extend(targets.hosts.iter().map(|host| host.to_lowercase()));
+            }
+        }
+        Self {
+            candidates: candidates::index(catalog),
+            places,
+        }
+    }
+
+    /// Ranks the catalog for `task`, returning at most `limit` candidates. The task is not
+    /// validated here: empty or unknown words simply explain nothing.
+    pub fn rank(&self, task: &str, threshold: f64, limit: usize) -> MatchOutcome {
+        let placed = targets::place(task, &self.places);
+        let mut words = words::request_tokens(&placed.what);
+        let explanations: Vec<Vec<Explanation>> = self
+            .candidates
+            .iter()
+            .map(|candidate| candidate.explain(&words))
+            .collect();
+        // An English word nothing in the repository knows mostly qualifies the request ("for the
+        // family", "for our gaming group"); a product's name nothing knows is what the request
+        // is about ("install kubernetes") and keeps its weight.
+        for (position, word) in words.iter_mut().enumerate() {
+            let known = explanations
+                .iter()
+                .any(|candidate| candidate[position].strength > 0.0);
+            if word.class == WordClass::Object && !word.product && !known {
+                word.weight *= UNKNOWN_WORD_WEIGHT;
+            }
+        }
+        let mut scored: Vec<(f64, usize)> = (0..self.candidates.len())
+            .map(|index| (self.confidence(index, &words, &explanations), index))
+            .filter(|(confidence, _)| *confidence > 0.0)
+            .collect();
+        // Best first; on a tie the earlier candidate (playbooks by path, each before its
+        // parts), so answers are deterministic.
+        scored.sort_by(|(a, ia), (b, ib)| b.total_cmp(a).then_with(|| ia.cmp(ib)));
+        let fits = scored
+            .first()
+            .is_some_and(|(confidence, _)| *confidence >= threshold);
+        let matches: Vec<PlaybookMatch> = scored
+            .iter()
+            .take(limit)
+            .map(|&(confidence, index)| {
+                let candidate = &self.candidates[index];
+                let mut selection = selection(candidate);
+                if let Some(place) = &placed.limit {
+                    // The request's own place wins over the part's play; a play never runs
+                    // beyond its hosts anyway.
+                    selection.limit.clone_from(place);
+                }
+                PlaybookMatch {
+                    playbook: candidate.playbook.clone(),
+                    part: candidate.part.cloned(),
+                    selection,
+                    confidence,
+                    reasons: explain::reasons(candidate, &words, &explanations[index]),
+                }
+            })
+            .collect();
+        let advice = explain::advice(task, &words, &explanations, &matches, fits, threshold);
+        MatchOutcome {
+            matches,
+            fits,
+            threshold,
+            advice,
+            asks_to_deploy: words
+                .iter()
+                .any(|word| word.class == WordClass::Action && word.is("deploy")),
+        }
+    }
+
+    /// The confidence of candidate `index` for the task `words`, given how every candidate
+    /// explains each word.
+    fn confidence(&self, index: usize, words: &[Token], explanations: &[Vec<Explanation>]) -> f64 {
+        let total_weight: f64 = words.iter().map(|word| word.weight).sum();
+        if total_weight == 0.0 {
+            return 0.0;
+        }
+        let own = &explanations[index];
+        let mut credit = 0.0;
+        for (position, word) in words.iter().enumerate() {
+            let strength = own[position].strength;
+            if strength == 0.0 {
+                continue;
+            }
+            let strongest_other = explanations
+                .iter()
+                .enumerate()
+                .filter(|(other, _)| *other != index)
+                .map(|(_, theirs)| theirs[position].strength)
+                .fold(0.0, f64::max);
+            let share = if strongest_other > strength {
+                (strength / strongest_other).powf(COMPETITION_EXPONENT)
+            } else {
+                1.0
+            };
+            credit += word.weight * strength * share;
+        }
+        let mut confidence = credit / total_weight;
+
+        let unexplained_actions = words
+            .iter()
+            .zip(own)
+            .filter(|(word, explained)| {
+                word.class == WordClass::Action && explained.strength == 0.0
+            })
+            .count();
+        confidence *= UNEXPLAINED_ACTION_FACTOR.powi(unexplained_actions.min(2) as i32);
+
+        let unexplained_products = words
+            .iter()
+            .zip(own)
+            .filter(|(word, explained)| word.product && explained.strength == 0.0)
+            .count();
+        confidence *= UNEXPLAINED_PRODUCT_FACTOR.powi(unexplained_products.min(2) as i32);
+
+        let names_objects = words.iter().any(|word| word.class == WordClass::Object);
+        let explains_an_object = words
+            .iter()
+            .zip(own)
+            .any(|(word, explained)| word.class == WordClass::Object && explained.strength > 0.0);
+        if names_objects && !explains_an_object {
+            confidence *= NO_OBJECT_FACTOR;
+        }
+
+        let candidate = &self.candidates[index];
+        let specificity = candidate.name_coverage(words);
+        if candidate.site && specificity == 0.0 && !words.iter().any(|word| word.is("site")) {
+            confidence *= UNASKED_SITE_FACTOR;
+        }
+        confidence *= 1.0 - NAME_SPECIFICITY_WEIGHT * (1.0 - specificity);
+        if candidate.part.is_some() {
+            confidence *= PART_FACTOR;
+        }
+        confidence.clamp(0.0, 1.0)
+    }
+}
+
+/// The tags and limit that run a candidate: a part's tags, and, in a playbook whose plays run
+/// on different hosts, the host patterns of the part's plays.
+fn selection(candidate: &Candidate<'_>) -> RunOptions {
+    let Some(part) = candidate.part else {
+        return RunOptions::default();
+    };
+    let plays = &candidate.playbook.play_details;
+    let patterns: BTreeSet<&str> = plays
+        .iter()
+        .map(|play| play.host_pattern.as_str())
+        .collect();
+    let own: Vec<&str> = part
+        .play_indexes
+        .iter()
+        .filter_map(|&index| usize::try_from(index).ok())
+        .filter_map(|index| plays.get(index))
+        .map(|play| play.host_pattern.as_str())
+        .filter(|pattern| !pattern.is_empty())
+        .collect();
+    let own_set: BTreeSet<&str> = own.iter().copied().collect();
+    let limit = if patterns.len() > 1 && own_set != patterns {
+        let mut seen = BTreeSet::new();
+        own.into_iter()
+            .filter(|pattern| seen.insert(*pattern))
+            .collect::<Vec<_>>()
+            .join(",")
+    } else {
+        String::new()
+    };
+    RunOptions {
+        tags: part.tags.clone(),
+        limit,
+        ..RunOptions::default()
+    }
+}
+
+/// Lower-cased, stemmed content words of `text`, for callers that only compare words (the
+/// planner's risk rules and clause splitting).
+pub(crate) fn content_stems(text: &str) -> BTreeSet<String> {
+    words::request_tokens(text)
+        .into_iter()
+        .map(|token| token.stem)
+        .collect()
+}
+
+/// True for a site playbook: its tagged parts are most of what it does, so running it whole
+/// runs everything.
+pub(crate) fn is_site_playbook(playbook: &Playbook) -> bool {
+    candidates::is_site(playbook)
+}
+
+/// The first action `text` names, as written ("set up" of "set up sonarr"); `None` when it
+/// names none.
+pub(crate) fn leading_action(text: &str) -> Option<String> {
+    words::request_tokens(text)
+        .into_iter()
+        .find(|token| token.class == WordClass::Action)
+        .map(|token| token.surface)
+}
+
+/// The stem of one word, as [`content_stems`] stems it.
+pub(crate) fn stem(word: &str) -> String {
+    lexicon::lexicon().stem(word)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,141 @@
+//! Where a request says to run: "redeploy jellyfin on media01 only", "apply everything on the
+//! edge box", "install glances but only on backup-nas". The place becomes the run's `--limit`
+//! and leaves the words matched against the catalog, which are about what to run.
+//!
+//! A place is a name the catalog knows (a group or host of the plays, as their patterns and the
+//! inventories say) after "on", or any name the request marks explicitly ("only on X", "on X
+//! only", "limited to X").
+
+use std::collections::BTreeSet;
+
+/// Words that may stand between "on" and the place ("on the edge box").
+const ARTICLES: &[&str] = &["the", "a", "my", "our"];
+/// Words that may follow the place and say it is one ("the edge box", "media01 host").
+const PLACE_NOUNS: &[&str] = &[
+    "box", "boxes", "host", "hosts", "server", "servers", "machine", "machines", "node", "nodes",
+    "group",
+];
+/// Words that mark a place explicitly.
+const ONLY: &[&str] = &["only", "just"];
+
+/// A request with its place taken out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Placed {
+    /// The request without the words that say where.
+    pub what: String,
+    /// The host pattern it names, if it names one.
+    pub limit: Option<String>,
+}
+
+/// The place `task` names among `known` names (lower-cased groups and hosts), or an explicitly
+/// marked one.
+pub(super) fn place(task: &str, known: &BTreeSet<String>) -> Placed {
+    let words: Vec<&str> = task.split_whitespace().collect();
+    let bare = |word: &str| {
+        word.trim_matches(|c: char| !(c.is_alphanumeric() || "-_.".contains(c)))
+            .trim_end_matches('.')
+            .to_lowercase()
+    };
+    for (at, word) in words.iter().enumerate() {
+        let word = bare(word);
+        let limited = word == "limited" || word == "limit";
+        if word != "on" && !limited {
+            continue;
+        }
+        let mut name_at = at + 1;
+        if limited && words.get(name_at).is_some_and(|next| bare(next) == "to") {
+            name_at += 1;
+        }
+        while words
+            .get(name_at)
+            .is_some_and(|next| ARTICLES.contains(&bare(next).as_str()))
+        {
+            name_at += 1;
+        }
+        let Some(name) = words.get(name_at).map(|name| bare(name)) else {
+            continue;
+        };
+        let mut end = name_at + 1;
+        while words
+            .get(end)
+            .is_some_and(|next| PLACE_NOUNS.contains(&bare(next).as_str()))
+        {
+            end += 1;
+        }
+        let marked_before = at > 0 && ONLY.contains(&bare(words[at - 1]).as_str());
+        let marked_after = words
+            .get(end)
+            .is_some_and(|next| ONLY.contains(&bare(next).as_str()));
+        if !(known.contains(&name) || marked_before || marked_after || limited) {
+            continue;
+        }
+        let start = if marked_before { at - 1 } else { at };
+        let end = if marked_after { end + 1 } else { end };
+        let what: Vec<&str> = words[..start]
+            .iter()
+            .chain(&words[end..])
+            .copied()
+            // "install glances but only on X": the "but" went with the place.
+            .filter(|word| bare(word) != "but")
+            .collect();
+        return Placed {
+            what: what.join(" "),
+            limit: Some(name),
+        };
+    }
+    Placed {
+        what: task.to_owned(),
+        limit: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known() -> BTreeSet<String> {
+        ["media", "media01", "edge", "gw01"]
+            .map(String::from)
+            .into_iter()
+            .collect()
+    }
+
+    fn placed(task: &str) -> (String, Option<String>) {
+        let placed = place(task, &known());
+        (placed.what, placed.limit)
+    }
+
+    #[test]
+    fn known_groups_and_hosts_become_the_limit() {
+        assert_eq!(
+            placed("redeploy jellyfin on media01 only"),
+            ("redeploy jellyfin".to_owned(), Some("media01".to_owned()))
+        );
+        assert_eq!(
+            placed("apply everything on the edge box"),
+            ("apply everything".to_owned(), Some("edge".to_owned()))
+        );
+    }
+
+    #[test]
+    fn marked_places_need_not_be_known() {
+        assert_eq!(
+            placed("install glances but only on backup-nas"),
+            ("install glances".to_owned(), Some("backup-nas".to_owned()))
+        );
+        assert_eq!(
+            placed("upgrade plex, limited to nas2"),
+            ("upgrade plex,".to_owned(), Some("nas2".to_owned()))
+        );
+    }
+
+    #[test]
+    fn other_uses_of_on_stay() {
+        assert_eq!(placed("turn on the lights").1, None);
+        assert_eq!(placed("install kubernetes on the nas").1, None);
+        assert_eq!(
+            placed("install kubernetes on the nas").0,
+            "install kubernetes on the nas"
+        );
+    }
+}

@@ -1,0 +1,130 @@
+use super::*;
+use chiffon_proto::v1::{Play, Playbook, PlaybookPart};
+
+/// A site playbook with one play per group, each application's role selected by its tag.
+fn site() -> Playbook {
+    let part = |name: &str, play: i32, description: &str| PlaybookPart {
+        name: name.into(),
+        tags: vec![name.into()],
+        play_indexes: vec![play],
+        roles: vec![name.into()],
+        services: vec![name.into()],
+        description: description.into(),
+        ..PlaybookPart::default()
+    };
+    let play = |name: &str, hosts: &str, roles: &[&str]| Play {
+        name: name.into(),
+        path: "site.yml".into(),
+        host_pattern: hosts.into(),
+        roles: roles.iter().map(|role| (*role).to_owned()).collect(),
+        ..Play::default()
+    };
+    Playbook {
+        path: "site.yml".into(),
+        name: "Media server".into(),
+        hosts: vec!["media".into(), "edge".into()],
+        roles: vec!["jellyfin".into(), "sonarr".into(), "caddy".into()],
+        services: vec!["jellyfin".into(), "sonarr".into(), "caddy".into()],
+        tags: vec!["jellyfin".into(), "sonarr".into(), "caddy".into()],
+        plays: vec!["Media server".into(), "Edge".into()],
+        play_details: vec![
+            play("Media server", "media", &["jellyfin", "sonarr"]),
+            play("Edge", "edge", &["caddy"]),
+        ],
+        parts: vec![
+            part("jellyfin", 0, "Jellyfin: the free software media system"),
+            part("sonarr", 0, "Sonarr: TV series PVR"),
+            part(
+                "caddy",
+                1,
+                "Caddy: the reverse proxy in front of everything",
+            ),
+        ],
+        ..Playbook::default()
+    }
+}
+
+fn best(task: &str, catalog: &[Playbook]) -> Option<String> {
+    rank(task, catalog, DEFAULT_THRESHOLD, 3)
+        .best_fit()
+        .map(explain::command)
+}
+
+#[test]
+fn a_one_service_request_selects_its_part_with_tags_and_limit() {
+    let catalog = [site()];
+    assert_eq!(
+        best("Install Jellyfin", &catalog).as_deref(),
+        Some("site.yml --tags jellyfin --limit media")
+    );
+    assert_eq!(
+        best("set up the reverse proxy", &catalog).as_deref(),
+        Some("site.yml --tags caddy --limit edge")
+    );
+}
+
+#[test]
+fn the_whole_site_is_chosen_only_when_asked_for() {
+    let catalog = [site()];
+    assert_eq!(
+        best("converge the whole site", &catalog).as_deref(),
+        Some("site.yml")
+    );
+}
+
+#[test]
+fn nothing_fits_what_the_repository_does_not_do() {
+    let catalog = [site()];
+    let outcome = rank("install kubernetes", &catalog, DEFAULT_THRESHOLD, 3);
+    assert!(!outcome.fits, "{outcome:#?}");
+    assert!(outcome.asks_to_deploy);
+    assert!(
+        outcome
+            .advice
+            .ends_with("generate a template for deploying kubernetes"),
+        "{}",
+        outcome.advice
+    );
+}
+
+#[test]
+fn only_deployments_are_offered_a_template() {
+    let outcome = rank(
+        "upgrade the kernel everywhere",
+        &[site()],
+        DEFAULT_THRESHOLD,
+        3,
+    );
+    assert!(!outcome.fits);
+    assert!(!outcome.asks_to_deploy);
+    assert!(
+        !outcome.advice.contains(TEMPLATE_OFFER),
+        "{}",
+        outcome.advice
+    );
+    assert!(
+        outcome
+            .advice
+            .contains("write a playbook for upgrading kernel"),
+        "{}",
+        outcome.advice
+    );
+}
+
+#[test]
+fn names_written_without_spaces_and_typos_still_match() {
+    let mut catalog = site();
+    catalog.parts[0].name = "homeassistant".into();
+    catalog.parts[0].tags = vec!["homeassistant".into()];
+    catalog.parts[0].roles = vec!["homeassistant".into()];
+    catalog.parts[0].services = vec!["homeassistant".into()];
+    let catalog = [catalog];
+    assert_eq!(
+        best("set up home assistant", &catalog).as_deref(),
+        Some("site.yml --tags homeassistant --limit media")
+    );
+    assert_eq!(
+        best("deploy sonar", &catalog).as_deref(),
+        Some("site.yml --tags sonarr --limit media")
+    );
+}

@@ -1,0 +1,181 @@
+//! Reading a text into the content words the matcher compares: lower-cased, stemmed, vocabulary
+//! phrases joined into one word ("set up", "reverse proxy"), stop words dropped, each word with
+//! its concepts and how much it says about which playbook to run.
+
+use super::lexicon::{self, lexicon};
+
+/// Shortest word taken for a product's name when it is no English word ("non", "vs" are not).
+const MIN_PRODUCT_LENGTH: usize = 4;
+
+/// What a task word says about the playbook to pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum WordClass {
+    /// What to do: "deploy", "back up", "remove". Weighs most; a playbook must explain it.
+    Action,
+    /// What to do it to: "uptime", "kuma", "gitea", "certificates".
+    Object,
+    /// Words any playbook could be about ("server", "nightly"), which say little.
+    Generic,
+}
+
+impl WordClass {
+    pub fn weight(self) -> f64 {
+        match self {
+            WordClass::Action => 1.5,
+            WordClass::Object => 1.0,
+            WordClass::Generic => 0.4,
+        }
+    }
+}
+
+/// A content word of a text.
+#[derive(Debug, Clone)]
+pub(super) struct Token {
+    /// The word as written (a phrase's words with spaces), for messages.
+    pub surface: String,
+    /// Lower-cased stem; a phrase's stems joined by spaces.
+    pub stem: String,
+    /// The word's letters and digits, lower-cased ("homeassistant" for "Home-Assistant"), to
+    /// meet names written without spaces.
+    pub compact: String,
+    /// Concepts it means (indexes into the lexicon's concepts): those it is listed in and the
+    /// ones they relate to.
+    pub concepts: Vec<usize>,
+    /// The name of a tool of a kind ("caddy"): it meets the kind's words, not other tools.
+    pub tool: bool,
+    /// Not an English word: the name of a product or project ("photoprism").
+    pub product: bool,
+    pub class: WordClass,
+    pub weight: f64,
+}
+
+impl Token {
+    /// True when the word belongs to the concept named `name`.
+    pub fn is(&self, name: &str) -> bool {
+        let concepts = &lexicon().concepts;
+        self.concepts
+            .iter()
+            .any(|&index| concepts[index].name == name)
+    }
+}
+
+/// Content words of a request, in order, each once; a misspelt vocabulary word ("deply") is
+/// read as the word it misses.
+pub(super) fn request_tokens(text: &str) -> Vec<Token> {
+    read_tokens(text, true)
+}
+
+/// Content words of a repository's text (names, descriptions), in order, each once; taken as
+/// written, since a name like "stats" is not a misspelling of "status".
+pub(super) fn tokens(text: &str) -> Vec<Token> {
+    read_tokens(text, false)
+}
+
+fn read_tokens(text: &str, correct_typos: bool) -> Vec<Token> {
+    let lexicon = lexicon();
+    let raw: Vec<&str> = lexicon::raw_words(text)
+        .into_iter()
+        // "Kuma's config": the possessive says nothing.
+        .map(|word| {
+            word.strip_suffix("'s")
+                .or_else(|| word.strip_suffix("’s"))
+                .unwrap_or(word)
+        })
+        .collect();
+    let stems: Vec<String> = raw
+        .iter()
+        .map(|word| {
+            let lower = word.to_lowercase();
+            correct_typos
+                .then(|| lexicon.corrected(&lower))
+                .flatten()
+                .map_or_else(|| lexicon.stem(&lower), str::to_owned)
+        })
+        .collect();
+    let mut tokens: Vec<Token> = Vec::new();
+    let mut index = 0;
+    while index < raw.len() {
+        let length = lexicon.phrase_at(&stems[index..]).unwrap_or(1);
+        let surface = raw[index..index + length].join(" ");
+        let stem = stems[index..index + length].join(" ");
+        index += length;
+        let lower = surface.to_lowercase();
+        if length == 1 && (lower.chars().count() < 2 || lexicon.is_stop_word(&lower)) {
+            continue;
+        }
+        if tokens.iter().any(|token| token.stem == stem) {
+            continue;
+        }
+        let listed = lexicon.concepts_of(&stem);
+        let class = class_of(listed);
+        let concepts = lexicon.meanings(listed);
+        tokens.push(Token {
+            tool: lexicon.is_tool(&stem),
+            product: class == WordClass::Object
+                && stem.chars().count() >= MIN_PRODUCT_LENGTH
+                && !lexicon.is_english(&stem),
+            compact: compact(&surface),
+            surface,
+            stem,
+            concepts,
+            class,
+            weight: class.weight(),
+        });
+    }
+    tokens
+}
+
+/// The class of a word with `concepts`: an action if any is one, generic if all are generic.
+fn class_of(concepts: &[usize]) -> WordClass {
+    let known = &lexicon().concepts;
+    if concepts.iter().any(|&index| known[index].action) {
+        WordClass::Action
+    } else if !concepts.is_empty() && concepts.iter().all(|&index| known[index].generic) {
+        WordClass::Generic
+    } else {
+        WordClass::Object
+    }
+}
+
+/// Letters and digits of `text`, lower-cased.
+pub(super) fn compact(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn surfaces(text: &str) -> Vec<(String, WordClass)> {
+        tokens(text)
+            .into_iter()
+            .map(|token| (token.surface, token.class))
+            .collect()
+    }
+
+    #[test]
+    fn phrases_stop_words_and_classes() {
+        assert_eq!(
+            surfaces("Please set up the reverse proxy for Kuma's config, nightly"),
+            [
+                ("set up".to_owned(), WordClass::Action),
+                ("reverse proxy".to_owned(), WordClass::Object),
+                ("Kuma".to_owned(), WordClass::Object),
+                ("config".to_owned(), WordClass::Action),
+                ("nightly".to_owned(), WordClass::Generic),
+            ]
+        );
+    }
+
+    #[test]
+    fn words_are_kept_once_and_compacted() {
+        let words = tokens("Home-Assistant and home assistants");
+        assert_eq!(words.len(), 2, "{words:?}");
+        assert_eq!(words[0].compact, "home");
+        assert_eq!(words[1].compact, "assistant");
+        assert_eq!(tokens("HomeAssistant")[0].compact, "homeassistant");
+    }
+}
