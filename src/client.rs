@@ -272,8 +272,21 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
                 print_plan(plan);
             }
             println!();
-            println!("Approve it:  chiffon approve {}", request.request_id);
-            println!("Follow it:   chiffon watch {}", request.request_id);
+            let approvable = response
+                .plan
+                .as_ref()
+                .is_some_and(|plan| !plan.steps.iter().any(|step| step.custom_playbook_needed));
+            if approvable {
+                println!("Approve it:  chiffon approve {}", request.request_id);
+                println!("Follow it:   chiffon watch {}", request.request_id);
+            } else {
+                println!(
+                    "This plan cannot be approved: some work has no playbook yet (each such step \
+                     says what to write). Add the playbook and revise the plan with \
+                     `chiffon modify {} --feedback ...`, or reject it.",
+                    request.request_id
+                );
+            }
         }
         ClientCommand::Show { request_id, server } => {
             let mut client = orchestrator(&server).await?;

@@ -45,7 +45,16 @@ pub enum CatalogCommand {
         #[command(flatten)]
         server: Server,
     },
-    /// List the repository files the agents could not index, with the line of the problem.
+    /// List the inventories the agents run against, with their groups and hosts.
+    Inventories {
+        /// Only this agent's inventories.
+        #[arg(long, default_value = "")]
+        agent: String,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// List the repository files the agents could not index and what the repositories need but
+    /// lack (Galaxy roles and collections), with the line of the problem.
     Issues {
         /// Only this agent's files.
         #[arg(long, default_value = "")]
@@ -111,6 +120,21 @@ pub async fn run(command: CatalogCommand) -> anyhow::Result<()> {
                 .into_inner();
             print_matches(&answer);
         }
+        CatalogCommand::Inventories { agent, server } => {
+            let inventories = client(&server)
+                .await?
+                .list_inventories(pb::ListInventoriesRequest { agent_id: agent })
+                .await
+                .map_err(refused)?
+                .into_inner()
+                .inventories;
+            if inventories.is_empty() {
+                println!("no inventories: no infrastructure agent has registered yet");
+            }
+            for inventory in &inventories {
+                print_inventory(inventory);
+            }
+        }
         CatalogCommand::Issues { agent, server } => {
             let issues = client(&server)
                 .await?
@@ -152,6 +176,68 @@ fn print_summary(playbook: &pb::Playbook) {
         .map(|stack| stack.path.clone())
         .collect();
     println!("    compose:  {}", list_or(&stacks, "none"));
+    if !playbook.parts.is_empty() {
+        let tags: Vec<String> = playbook
+            .parts
+            .iter()
+            .map(|part| part.tags.join("|"))
+            .collect();
+        println!(
+            "    parts:    {} selected by tags: {}",
+            playbook.parts.len(),
+            shortened(&tags)
+        );
+    }
+}
+
+/// `items` joined with ", ", the first ten when there are more.
+fn shortened(items: &[String]) -> String {
+    const SHOWN: usize = 10;
+    if items.len() <= SHOWN {
+        return items.join(", ");
+    }
+    format!(
+        "{}, … ({} more)",
+        items[..SHOWN].join(", "),
+        items.len() - SHOWN
+    )
+}
+
+/// One inventory: its name and source, then each group with its hosts.
+fn print_inventory(inventory: &pb::Inventory) {
+    let source = if inventory.source.is_empty() {
+        "the repository's ansible.cfg".to_owned()
+    } else {
+        inventory.source.clone()
+    };
+    println!(
+        "{}{} — {source} (agent {})",
+        inventory.name,
+        if inventory.is_default { " (default)" } else { "" },
+        inventory.agent_id
+    );
+    if !inventory.error.is_empty() {
+        println!("    cannot be read: {}", inventory.error);
+        return;
+    }
+    for group in &inventory.groups {
+        println!("    {}: {}", group.name, list_or(&group.hosts, "no hosts"));
+    }
+}
+
+/// Where a play runs: its pattern, and the hosts it selects in each inventory.
+fn play_targets(play: &pb::Play) -> Vec<String> {
+    play.targets
+        .iter()
+        .map(|targets| {
+            let hosts = if targets.unresolved_reason.is_empty() {
+                list_or(&targets.hosts, "no hosts")
+            } else {
+                format!("unknown until it runs ({})", targets.unresolved_reason)
+            };
+            format!("{}: {hosts}", targets.inventory)
+        })
+        .collect()
 }
 
 /// Every field of the playbook.
@@ -167,7 +253,31 @@ fn print_details(playbook: &pb::Playbook) {
             &playbook.description
         }
     );
-    println!("  plays:       {}", list_or(&playbook.plays, "none"));
+    if playbook.play_details.is_empty() {
+        println!("  plays:       {}", list_or(&playbook.plays, "none"));
+    } else {
+        println!("  plays:");
+        for (index, play) in playbook.play_details.iter().enumerate() {
+            let name = if play.name.is_empty() {
+                "(unnamed)"
+            } else {
+                &play.name
+            };
+            println!(
+                "    {}. {name} — hosts {} (in {})",
+                index + 1,
+                play.host_pattern,
+                play.path
+            );
+            for targets in play_targets(play) {
+                println!("         {targets}");
+            }
+            if !play.tags.is_empty() {
+                println!("         tags:  {}", play.tags.join(", "));
+            }
+            println!("         roles: {}", list_or(&play.roles, "none"));
+        }
+    }
     println!("  hosts:       {}", list_or(&playbook.hosts, "none"));
     println!("  tags:        {}", list_or(&playbook.tags, "none"));
     println!("  roles:       {}", list_or(&playbook.roles, "none"));
@@ -181,6 +291,26 @@ fn print_details(playbook: &pb::Playbook) {
             println!("    {}", stack.path);
             println!("      services: {}", list_or(&stack.services, "none"));
             println!("      images:   {}", list_or(&stack.images, "none"));
+        }
+    }
+    if !playbook.parts.is_empty() {
+        println!("  parts (run one with --tags):");
+        for part in &playbook.parts {
+            let plays: Vec<String> = part
+                .play_indexes
+                .iter()
+                .map(|index| (index + 1).to_string())
+                .collect();
+            println!(
+                "    --tags {}  {} (play {}; roles {})",
+                part.tags.join(","),
+                part.name,
+                plays.join(", "),
+                list_or(&part.roles, "none")
+            );
+            if !part.description.is_empty() {
+                println!("        {}", part.description);
+            }
         }
     }
     if playbook.variables.is_empty() {
@@ -220,13 +350,24 @@ fn print_matches(answer: &pb::MatchPlaybooksResponse) {
         }
     }
     for (rank, candidate) in answer.matches.iter().enumerate() {
-        let path = candidate
+        let mut run = candidate
             .playbook
             .as_ref()
-            .map(|playbook| playbook.path.as_str())
-            .unwrap_or("?");
+            .map(|playbook| playbook.path.clone())
+            .unwrap_or_else(|| "?".to_owned());
+        if !candidate.tags.is_empty() {
+            run.push_str(&format!(" --tags {}", candidate.tags.join(",")));
+        }
+        if !candidate.limit.is_empty() {
+            run.push_str(&format!(" --limit {}", candidate.limit));
+        }
+        let part = if candidate.part.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", candidate.part)
+        };
         println!(
-            "  {}. {path}  confidence {:.2}",
+            "  {}. {run}{part}  confidence {:.2}",
             rank + 1,
             candidate.confidence
         );

@@ -71,6 +71,15 @@ fn print_step(step: &pb::Step) {
         risk_word(step.risk()),
         step_status_word(step.status())
     );
+    if !step.risk_reason.is_empty() {
+        println!("       risk: {}", step.risk_reason);
+    }
+    if !step.hosts.is_empty() {
+        println!("       hosts: {}", step.hosts.join(", "));
+    }
+    if !step.roles.is_empty() {
+        println!("       roles: {}", step.roles.join(", "));
+    }
     // The reviewer's question is "why this playbook?"; for work without one, the rationale says
     // what to do about it.
     if !step.rationale.is_empty() {
@@ -140,6 +149,9 @@ pub fn run_options_flags(options: &pb::RunOptions) -> Option<String> {
     }
     if options.diff {
         flags.push("--diff".to_owned());
+    }
+    if !options.inventory.is_empty() {
+        flags.push(format!("inventory {}", options.inventory));
     }
     (!flags.is_empty()).then(|| flags.join(" "))
 }

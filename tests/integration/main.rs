@@ -9,6 +9,7 @@ mod catalog;
 mod distributed;
 mod embedded;
 mod interop;
+mod real_repositories;
 mod run_options;
 mod suggestions;
 mod templates;

@@ -231,19 +231,27 @@ fn psql(sql: &str) {
     assert!(status.success(), "psql failed: {sql}");
 }
 
-/// A scratch directory with a copy of the example infrastructure repository in `repo/`.
+/// A scratch directory with a copy of an example infrastructure repository in `repo/`.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
+    /// The variable naming the directory the example's playbooks write under.
+    root_variable: &'static str,
 }
 
 impl Workspace {
+    /// A copy of `examples/homelab-infra`.
     pub fn new() -> Self {
+        Self::of_example("homelab-infra", "homelab_root")
+    }
+
+    /// A copy of `examples/<example>`, whose playbooks write under the variable `root_variable`.
+    pub fn of_example(example: &str, root_variable: &'static str) -> Self {
         let dir = tempfile::tempdir().expect("create a temp dir");
         copy_dir(
-            &repo_root().join("examples/homelab-infra"),
+            &repo_root().join("examples").join(example),
             &dir.path().join("repo"),
         );
-        Self { dir }
+        Self { dir, root_variable }
     }
 
     pub fn path(&self) -> &Path {
@@ -299,7 +307,7 @@ impl Workspace {
     /// its log is `<name>.log`.
     pub fn start_dev_on(&self, repo: Option<&Path>, name: &str) -> ChiffonProcess {
         let data = self.path().join("data");
-        let var = format!("homelab_root={}", self.homelab_root().display());
+        let var = format!("{}={}", self.root_variable, self.homelab_root().display());
         let mut args = vec![
             "dev".to_owned(),
             "--listen".to_owned(),
@@ -317,7 +325,8 @@ impl Workspace {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies the directory `from` to `to`, recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");
     for entry in std::fs::read_dir(from).expect("read example repo") {
         let entry = entry.expect("dir entry");

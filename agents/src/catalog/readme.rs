@@ -28,7 +28,14 @@ const SEPARATORS: &[&str] = &[" - ", " – ", " — ", ": "];
 pub(super) struct Readme {
     entries: Vec<Entry>,
     /// Its sentences without markup, for what names only a tag.
-    sentences: Vec<String>,
+    sentences: Vec<Sentence>,
+}
+
+/// A sentence of a README and the heading of its section.
+#[derive(Debug)]
+struct Sentence {
+    heading: String,
+    text: String,
 }
 
 #[derive(Debug)]
@@ -45,63 +52,98 @@ struct Entry {
 }
 
 impl Readme {
-    /// Reads the entries of `text`: list items, each with the indented lines that continue it.
+    /// Reads the entries of `text`: list items, each with the indented lines that continue it;
+    /// and its sentences, each with the heading of its section.
     pub(super) fn parse(text: &str) -> Self {
-        // List items with their continuation lines, and the other paragraphs, each as one line.
-        let mut items: Vec<String> = Vec::new();
-        let mut paragraphs: Vec<String> = Vec::new();
-        let mut in_item = false;
-        let mut in_paragraph = false;
+        // List items with their continuation lines, the other paragraphs as one line each, and
+        // the lines of code blocks on their own; all with their section's heading.
+        let mut items: Vec<(String, String)> = Vec::new();
+        let mut paragraphs: Vec<(String, String)> = Vec::new();
+        let mut heading = String::new();
+        let (mut in_item, mut in_paragraph, mut in_code) = (false, false, false);
         for line in text.lines() {
-            let blank = line.trim().is_empty();
+            let trimmed = line.trim();
+            if trimmed.starts_with("```") {
+                in_code = !in_code;
+                (in_item, in_paragraph) = (false, false);
+                continue;
+            }
+            if in_code {
+                if !trimmed.is_empty() {
+                    paragraphs.push((heading.clone(), trimmed.to_owned()));
+                }
+                continue;
+            }
+            if let Some(title) = trimmed.strip_prefix('#') {
+                heading = title.trim_start_matches('#').trim().to_owned();
+                (in_item, in_paragraph) = (false, false);
+                continue;
+            }
+            let blank = trimmed.is_empty();
             if in_item && !blank && line.starts_with([' ', '\t']) && !is_list_item(line) {
-                if let Some(item) = items.last_mut() {
+                if let Some((_, item)) = items.last_mut() {
                     item.push(' ');
-                    item.push_str(line.trim());
+                    item.push_str(trimmed);
                 }
                 continue;
             }
             in_item = is_list_item(line);
             if in_item {
-                items.push(line.to_owned());
+                items.push((heading.clone(), line.to_owned()));
                 in_paragraph = false;
             } else if blank {
                 in_paragraph = false;
             } else if in_paragraph {
-                if let Some(paragraph) = paragraphs.last_mut() {
+                if let Some((_, paragraph)) = paragraphs.last_mut() {
                     paragraph.push(' ');
-                    paragraph.push_str(line.trim());
+                    paragraph.push_str(trimmed);
                 }
             } else {
-                paragraphs.push(line.trim().to_owned());
+                paragraphs.push((heading.clone(), trimmed.to_owned()));
                 in_paragraph = true;
             }
         }
-        let entries = items.iter().filter_map(|item| entry(item)).collect();
+        let entries = items.iter().filter_map(|(_, item)| entry(item)).collect();
         let sentences = items
             .iter()
             .chain(&paragraphs)
-            .flat_map(|text| text.split(". "))
-            .map(|sentence| plain(sentence.trim()))
-            .filter(|sentence| sentence.split_whitespace().count() >= 3)
+            .flat_map(|(heading, text)| text.split(". ").map(move |part| (heading, part)))
+            .map(|(heading, sentence)| Sentence {
+                heading: plain(heading),
+                text: plain(sentence.trim()),
+            })
+            .filter(|sentence| sentence.text.split_whitespace().count() >= 3)
             .collect();
         Self { entries, sentences }
     }
 
-    /// The first sentence that names `tag` as a tag (`` `backup_now` `` or `--tags backup_now`
-    /// in the text as written), for a part that only a tag names.
+    /// What the README says where it names `tag` as a tag (`` `backup_now` `` or `--tags
+    /// backup_now`), for a part that only a tag names: the first few such sentences, each under
+    /// its section's heading ("Putting a new service behind the proxy: …").
     pub(super) fn mentioning_tag(&self, tag: &str) -> Option<String> {
+        const MOST: usize = 3;
         if tag.len() < 3 {
             return None;
         }
-        self.sentences
+        let said: Vec<String> = self
+            .sentences
             .iter()
-            .find(|sentence| {
+            .filter(|sentence| {
                 sentence
+                    .text
                     .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
                     .any(|word| word == tag)
             })
-            .cloned()
+            .take(MOST)
+            .map(|sentence| {
+                if sentence.heading.is_empty() {
+                    sentence.text.clone()
+                } else {
+                    format!("{}: {}", sentence.heading, sentence.text)
+                }
+            })
+            .collect();
+        (!said.is_empty()).then(|| said.join(" "))
     }
 
     /// The README's line about the first of `names` (a part's name, its roles, its services)
@@ -290,6 +332,8 @@ Some intro: not an entry.
 - **caddy** (`caddy`, `proxy`) - the reverse proxy. Every service has a site block
   generated from `caddy_sites` (tag `caddy_sites` to publish sites on their own).
 
+## Running it
+
 Run `ansible-playbook site.yml --tags backup_now` to back up right away.
 ";
 
@@ -342,7 +386,7 @@ Run `ansible-playbook site.yml --tags backup_now` to back up right away.
         assert!(caddy.ends_with("to publish sites on their own)."), "{caddy}");
         assert_eq!(
             readme.mentioning_tag("backup_now").as_deref(),
-            Some("Run ansible-playbook site.yml --tags backup_now to back up right away.")
+            Some("Running it: Run ansible-playbook site.yml --tags backup_now to back up right away.")
         );
         assert_eq!(readme.mentioning_tag("nothing_here"), None);
     }
