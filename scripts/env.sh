@@ -10,6 +10,8 @@
 #                             clones (CI) reuse earlier builds; kept if already set
 #   CHIFFON_ANSIBLE_PLAYBOOK  the venv's ansible-playbook (what the infra agent and tests run)
 #   CHIFFON_PYTHON            the venv's python (has grpcio-tools for the gRPC client tests)
+#   CHIFFON_CORPORA           real-world Ansible repositories the tests read (default
+#                             <repo>/../shared/corpora); kept if already set
 # Adds ~/.cargo/bin to PATH when cargo isn't already on it (a fresh rustup install).
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,3 +32,4 @@ export PATH
 
 export CHIFFON_ANSIBLE_PLAYBOOK="$CHIFFON_VENV/bin/ansible-playbook"
 export CHIFFON_PYTHON="$CHIFFON_VENV/bin/python"
+export CHIFFON_CORPORA="${CHIFFON_CORPORA:-$REPO_ROOT/../shared/corpora}"

@@ -2,6 +2,7 @@
 //! arguments, runs them until Ctrl-C or SIGTERM, then stops every task before exiting.
 
 use anyhow::{Context as _, bail};
+use chiffon_agents::ansible::InventorySource;
 use chiffon_agents::infra::{InfraAgentConfig, parse_var, run_infra_agent};
 use chiffon_bus::memory::MemoryBus;
 use chiffon_bus::rabbitmq::RabbitBus;
@@ -39,9 +40,29 @@ pub struct DevArgs {
     /// File holding the Ansible Vault password; only its path is handed to ansible-playbook.
     #[arg(long, env = "CHIFFON_VAULT_PASSWORD_FILE", value_name = "FILE")]
     vault_password_file: Option<PathBuf>,
+    #[command(flatten)]
+    inventories: InventoryArgs,
     /// Confidence (0 to 1) a playbook needs to be used for a task [default: the tuned value].
     #[arg(long, value_parser = parse_threshold, env = "CHIFFON_MATCH_THRESHOLD")]
     match_threshold: Option<f64>,
+}
+
+/// The inventories an infrastructure agent offers, for `dev` and `agent infra`.
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// An inventory requests can choose by name: a file, a directory or a dynamic inventory
+    /// script, relative to the repository root or absolute; repeatable, the first is the
+    /// default. Without NAME= the name is the file name without extension
+    /// (production.ini → production), or the nearest directory when that is generic (hosts,
+    /// inventory, inventories, main: inventories/staging/hosts.ini → staging). Without any,
+    /// the repository's ansible.cfg decides (the inventory "default").
+    #[arg(long = "inventory", value_name = "[NAME=]PATH", value_parser = parse_inventory)]
+    inventories: Vec<InventorySource>,
+}
+
+/// One `--inventory [NAME=]PATH`.
+fn parse_inventory(text: &str) -> Result<InventorySource, String> {
+    InventorySource::parse(text).map_err(|error| error.to_string())
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +132,18 @@ pub struct InfraArgs {
     /// File holding the Ansible Vault password; only its path is handed to ansible-playbook.
     #[arg(long, env = "CHIFFON_VAULT_PASSWORD_FILE", value_name = "FILE")]
     vault_password_file: Option<PathBuf>,
+    #[command(flatten)]
+    inventories: InventoryArgs,
+    /// Install the Galaxy roles and collections of the repository's requirements files
+    /// (requirements.yml, roles/requirements.yml, collections/requirements.yml) into the Galaxy
+    /// directory before the first scan; what cannot be installed is logged and shows as
+    /// catalog issues.
+    #[arg(long)]
+    install_requirements: bool,
+    /// Private directory for Galaxy roles and collections, searched after Ansible's own
+    /// [default: $XDG_CACHE_HOME (or ~/.cache)/chiffon/galaxy/<hash of the repository path>].
+    #[arg(long, env = "CHIFFON_GALAXY_DIR", value_name = "DIR")]
+    galaxy_dir: Option<PathBuf>,
 }
 
 /// Cancels `shutdown` on Ctrl-C or SIGTERM.
@@ -225,6 +258,10 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
     let mut config = InfraAgentConfig::new(repo);
     config.default_vars = vars;
     config.vault_password_file = absolute_vault_file(args.vault_password_file)?;
+    config.inventories = args.inventories.inventories;
+    // A playground installs what the repository needs, offline-safe: a failure only logs.
+    config.install_requirements = true;
+    config.galaxy_dir = Some(data_dir.join("galaxy"));
     let agent = tokio::spawn(until_done(
         run_infra_agent(config, bus, channel, shutdown.clone()),
         shutdown.clone(),
@@ -347,6 +384,9 @@ pub async fn agent(command: AgentCommand) -> anyhow::Result<ExitCode> {
     }
     config.default_vars = default_vars(&args.vars)?;
     config.vault_password_file = absolute_vault_file(args.vault_password_file)?;
+    config.inventories = args.inventories.inventories;
+    config.install_requirements = args.install_requirements;
+    config.galaxy_dir = args.galaxy_dir;
     let outcome = run_infra_agent(config, bus, channel, shutdown).await;
     bus_shutdown.cancel();
     outcome?;

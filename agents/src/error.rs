@@ -191,6 +191,14 @@ pub enum AgentError {
         output: String,
     },
 
+    /// Some of the repository's Galaxy requirements could not be installed.
+    #[error("cannot install the Galaxy requirements: {}", failures.join("; "))]
+    GalaxyInstall {
+        /// One sentence per requirements file and kind that failed, each naming the file, the
+        /// Galaxy servers and Ansible's reason.
+        failures: Vec<String>,
+    },
+
     /// Reading or writing a file failed.
     #[error("cannot {action} {}: {source}", path.display())]
     Io {

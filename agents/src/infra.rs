@@ -3,7 +3,10 @@
 //! of the repository's catalog and lint findings current while people edit it; and makes the
 //! changes people accept (a suggested fix, a service template) as commits on new branches.
 
-use crate::ansible::{self, PlaybookRunner};
+use crate::ansible::inventory::check_unique_names;
+use crate::ansible::{
+    self, AnsibleSetup, EffectiveConfig, InstallLimits, InventorySource, PlaybookRunner,
+};
 use crate::catalog::refresh::{self, RefreshSettings};
 use crate::runtime::{AgentCatalog, AgentConfig, Executor, run_agent};
 use crate::suggest::background::{LintRequests, lint_in_background};
@@ -34,8 +37,17 @@ pub struct InfraAgentConfig {
     pub agent_id: String,
     /// Root of the infrastructure repository (playbooks, roles, inventory).
     pub repo: PathBuf,
-    /// Inventory passed as `-i`, relative to the repository root or absolute.
-    pub inventory: PathBuf,
+    /// Inventories a request can choose by name, the first the default; each is passed as
+    /// `-i` when chosen. Empty: the repository's `ansible.cfg` decides, and no `-i` is passed.
+    pub inventories: Vec<InventorySource>,
+    /// Private directory for the Galaxy roles and collections of the repository's
+    /// requirements; `None` for [`ansible::default_galaxy_dir`] of the repository.
+    pub galaxy_dir: Option<PathBuf>,
+    /// Install the repository's Galaxy requirements into the Galaxy directory before the first
+    /// scan. A failure is logged; what is missing shows as catalog issues.
+    pub install_requirements: bool,
+    /// Time limits of that install.
+    pub install_limits: InstallLimits,
     /// The `ansible-playbook` program to run.
     pub ansible_playbook: PathBuf,
     /// Extra variables every run gets (e.g. `homelab_root`); a step's own variables override them.
@@ -56,16 +68,19 @@ pub struct InfraAgentConfig {
 }
 
 impl InfraAgentConfig {
-    /// Settings for the repository at `repo` with every default: id `infra-<hostname>`,
-    /// inventory `inventory/hosts.yml`, `ansible-playbook` from `$CHIFFON_ANSIBLE_PLAYBOOK` or
-    /// `PATH`, `ansible-lint` from [`suggest::default_lint_program`], no default variables, no
-    /// vault password file, a 30 minute timeout, a 5 second cancel grace and a rescan of the
-    /// repository every 5 minutes.
+    /// Settings for the repository at `repo` with every default: id `infra-<hostname>`, the
+    /// repository's own inventory, the default Galaxy directory without installing anything,
+    /// `ansible-playbook` from `$CHIFFON_ANSIBLE_PLAYBOOK` or `PATH`, `ansible-lint` from
+    /// [`suggest::default_lint_program`], no default variables, no vault password file, a 30
+    /// minute timeout, a 5 second cancel grace and a rescan of the repository every 5 minutes.
     pub fn new(repo: impl Into<PathBuf>) -> Self {
         Self {
             agent_id: default_agent_id(),
             repo: repo.into(),
-            inventory: PathBuf::from(ansible::DEFAULT_INVENTORY),
+            inventories: Vec::new(),
+            galaxy_dir: None,
+            install_requirements: false,
+            install_limits: InstallLimits::default(),
             ansible_playbook: ansible::default_program(),
             default_vars: Map::new(),
             default_timeout: DEFAULT_TIMEOUT,
@@ -121,21 +136,38 @@ pub async fn run_infra_agent(
             });
         }
     }
-    let catalog = refresh::scan_blocking(config.repo.clone()).await?;
-    refresh::log_new_issues(&catalog, &[]);
-    tracing::info!(
-        repo = %config.repo.display(),
-        playbooks = catalog.playbooks.len(),
-        issues = catalog.issues.len(),
-        "catalog scanned"
-    );
-    let inventory = config.repo.join(&config.inventory);
-    if !tokio::fs::try_exists(&inventory).await.unwrap_or(false) {
-        tracing::warn!(
-            inventory = %inventory.display(),
-            "the inventory does not exist; every run will fail until it does"
-        );
+    check_unique_names(&config.inventories)?;
+    let setup = ansible_setup(&config).await?;
+    for source in &setup.inventories {
+        let path = setup.repo.join(&source.path);
+        if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            tracing::warn!(
+                inventory = %source.name,
+                path = %path.display(),
+                "the inventory does not exist; runs that use it fail until it does"
+            );
+        }
     }
+    if config.install_requirements {
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            installed = ansible::install_requirements(&setup, config.install_limits) => {
+                if let Err(error) = installed {
+                    tracing::error!(
+                        %error,
+                        "the Galaxy requirements are not all installed; the missing ones are catalog issues"
+                    );
+                }
+            }
+        }
+    }
+    let (catalog, template_inventory) = tokio::select! {
+        () = shutdown.cancelled() => return Ok(()),
+        scanned = async {
+            tokio::join!(refresh::scan_repository(&setup), template_inventory(&setup))
+        } => (scanned.0?, scanned.1),
+    };
+    refresh::log_new_issues(&catalog, &[]);
 
     let background_stop = shutdown.child_token();
     let tasks = TaskTracker::new();
@@ -143,10 +175,10 @@ pub async fn run_infra_agent(
     let (lint_requests, suggestions, linting) =
         lint_in_background(linter.clone(), config.repo.clone(), background_stop.clone());
     tasks.spawn(linting);
-    let (current, catalog) = watch::channel(AgentCatalog::from(catalog));
+    let (current, catalog) = watch::channel(catalog);
     let changed = lint_requests.clone();
     tasks.spawn(refresh::keep_current(
-        config.repo.clone(),
+        setup.clone(),
         RefreshSettings {
             interval: config.rescan_interval,
             ..RefreshSettings::default()
@@ -157,18 +189,15 @@ pub async fn run_infra_agent(
     ));
     tasks.close();
 
-    let mut runner = PlaybookRunner::new(&config.repo)
-        .with_inventory(&config.inventory)
-        .with_program(&config.ansible_playbook)
+    let mut templates = TemplateGenerator::new()
+        .with_ansible_playbook(&config.ansible_playbook)
+        .with_linter(linter.clone());
+    if let Some(inventory) = template_inventory {
+        templates = templates.with_inventory(inventory);
+    }
+    let runner = PlaybookRunner::from_setup(setup)
         .with_default_vars(config.default_vars)
         .with_cancel_grace(config.cancel_grace);
-    if let Some(file) = &config.vault_password_file {
-        runner = runner.with_vault_password_file(file);
-    }
-    let templates = TemplateGenerator::new()
-        .with_ansible_playbook(&config.ansible_playbook)
-        .with_linter(linter.clone())
-        .with_inventory(&config.inventory);
     let executor = InfraExecutor::new(runner, config.default_timeout, catalog)
         .with_repository_tools(&config.agent_id, linter, templates)
         .with_suggestions(lint_requests, suggestions);
@@ -178,6 +207,54 @@ pub async fn run_infra_agent(
     background_stop.cancel();
     tasks.wait().await;
     result
+}
+
+/// How the agent calls Ansible: the configured programs and inventories, and the Galaxy
+/// directory (the default one of the repository when none is configured).
+async fn ansible_setup(config: &InfraAgentConfig) -> Result<AnsibleSetup, AgentError> {
+    let galaxy_dir = match &config.galaxy_dir {
+        Some(dir) => std::path::absolute(dir).map_err(|error| AgentError::Config {
+            setting: "galaxy directory",
+            reason: format!("{} cannot be made absolute: {error}", dir.display()),
+        })?,
+        None => {
+            let repo = tokio::fs::canonicalize(&config.repo)
+                .await
+                .map_err(|error| AgentError::Repository {
+                    path: config.repo.clone(),
+                    reason: error.to_string(),
+                })?;
+            ansible::default_galaxy_dir(&repo)?
+        }
+    };
+    Ok(AnsibleSetup {
+        repo: config.repo.clone(),
+        ansible_playbook: config.ansible_playbook.clone(),
+        inventories: config.inventories.clone(),
+        vault_password_file: config.vault_password_file.clone(),
+        galaxy_dir: Some(galaxy_dir),
+    })
+}
+
+/// The inventory the template generator reads host groups from: the default named one, else
+/// the first source of the repository's configuration that lies inside the repository.
+async fn template_inventory(setup: &AnsibleSetup) -> Option<PathBuf> {
+    if let Some(source) = setup.default_inventory() {
+        return Some(source.path.clone());
+    }
+    let config = match EffectiveConfig::read(setup).await {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read Ansible's configuration");
+            return None;
+        }
+    };
+    let repo = tokio::fs::canonicalize(&setup.repo).await.ok()?;
+    config
+        .inventory
+        .iter()
+        .find_map(|source| Path::new(source).strip_prefix(&repo).ok())
+        .map(Path::to_path_buf)
 }
 
 /// The infra agent's [`Executor`]: runs a work item's playbook, applies an accepted

@@ -666,6 +666,8 @@ async fn the_infra_agent_reports_a_playbook_changed_on_disk() {
     let root = repo.path().to_path_buf();
     std::fs::create_dir_all(root.join("playbooks")).expect("mkdir");
     std::fs::create_dir_all(root.join("roles/web/tasks")).expect("mkdir");
+    // Ansible looks for the roles of playbooks/web.yml in playbooks/roles unless told.
+    std::fs::write(root.join("ansible.cfg"), "[defaults]\nroles_path = roles\n").expect("write");
     std::fs::write(
         root.join("roles/web/tasks/main.yml"),
         "- name: Serve\n  ansible.builtin.debug:\n    msg: \"{{ web_port }}\"\n",
@@ -898,6 +900,12 @@ async fn thousands_of_events_arrive_numbered_without_gaps() {
     let root = repo.path();
     std::fs::create_dir_all(root.join("playbooks")).expect("mkdir");
     std::fs::create_dir_all(root.join("inventory")).expect("mkdir");
+    // The repository names its inventory, as real ones do; runs pass no -i of their own.
+    std::fs::write(
+        root.join("ansible.cfg"),
+        "[defaults]\ninventory = inventory/hosts.yml\n",
+    )
+    .expect("write");
     std::fs::write(
         root.join("inventory/hosts.yml"),
         "all:\n  hosts:\n    testhost:\n      ansible_connection: local\n      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n",

@@ -213,7 +213,11 @@ fn print_inventory(inventory: &pb::Inventory) {
     println!(
         "{}{} — {source} (agent {})",
         inventory.name,
-        if inventory.is_default { " (default)" } else { "" },
+        if inventory.is_default {
+            " (default)"
+        } else {
+            ""
+        },
         inventory.agent_id
     );
     if !inventory.error.is_empty() {

@@ -178,7 +178,9 @@ async fn the_catalog_lists_shows_and_matches_over_grpc_and_the_cli() {
     let text = stdout(&shown);
     for expected in [
         "name:        Deploy Uptime Kuma",
-        "plays:       Deploy Uptime Kuma",
+        "1. Deploy Uptime Kuma — hosts monitoring (in playbooks/deploy-uptime-kuma.yml)",
+        // The play's pattern as the agent's inventory resolves it.
+        "default: kuma.home.arpa",
         "hosts:       monitoring",
         "roles:       common, uptime_kuma",
         "roles/uptime_kuma/templates/uptime-kuma.env.j2",

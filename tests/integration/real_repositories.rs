@@ -38,16 +38,26 @@ async fn a_one_service_request_runs_its_tag_on_its_hosts_with_the_repositorys_in
     let root = workspace.homelab_root();
     let touched: Vec<String> = std::fs::read_dir(&root)
         .expect("the run wrote under site_root")
-        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     assert_eq!(touched, ["media01"]);
     let written: Vec<PathBuf> = files_under(&root.join("media01"));
     assert!(
-        written.iter().any(|path| path.to_string_lossy().contains("jellyfin")),
+        written
+            .iter()
+            .any(|path| path.to_string_lossy().contains("jellyfin")),
         "{written:?}"
     );
     assert!(
-        !written.iter().any(|path| path.to_string_lossy().contains("sonarr")),
+        !written
+            .iter()
+            .any(|path| path.to_string_lossy().contains("sonarr")),
         "{written:?}"
     );
 }
@@ -90,7 +100,10 @@ async fn the_whole_site_is_high_risk_and_every_piece_of_work_is_planned() {
     );
     let kernel = &plan.steps[2].rationale;
     assert!(!kernel.contains("generate a template"), "{kernel}");
-    assert!(kernel.contains("write a playbook for upgrading"), "{kernel}");
+    assert!(
+        kernel.contains("write a playbook for upgrading"),
+        "{kernel}"
+    );
 
     // The CLI offers no approval for a plan that cannot be approved.
     let submitted = cli(&dev.endpoint, &["request", "Install Minecraft"]);
@@ -244,17 +257,25 @@ fn galaxy_stand_ins(scratch: &Path, repo: &Path) -> PathBuf {
     .expect("requirements.yml is YAML");
     for role in requirements["roles"].as_sequence().into_iter().flatten() {
         let name = role["name"].as_str().expect("a role name");
-        write(&root.join("roles").join(name).join("tasks/main.yml"), "[]\n");
+        write(
+            &root.join("roles").join(name).join("tasks/main.yml"),
+            "[]\n",
+        );
     }
     let mut calls = Vec::new();
     for file in files_under(repo) {
-        if file.extension().is_some_and(|ext| ext == "yml" || ext == "yaml") {
+        if file
+            .extension()
+            .is_some_and(|ext| ext == "yml" || ext == "yaml")
+        {
             let text = std::fs::read_to_string(&file).unwrap_or_default();
             for line in text.lines() {
                 let key = line.trim().trim_start_matches("- ").trim();
                 if let Some(name) = key.strip_suffix(':')
                     && name.split('.').count() == 3
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || "._".contains(c))
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._".contains(c))
                     && !name.starts_with("ansible.builtin.")
                 {
                     calls.push(name.to_owned());
@@ -267,7 +288,13 @@ fn galaxy_stand_ins(scratch: &Path, repo: &Path) -> PathBuf {
                 {
                     let parts: Vec<&str> = name.trim().split('.').collect();
                     let collection = collection_dir(&root, parts[0], parts[1]);
-                    write(&collection.join("roles").join(parts[2]).join("tasks/main.yml"), "[]\n");
+                    write(
+                        &collection
+                            .join("roles")
+                            .join(parts[2])
+                            .join("tasks/main.yml"),
+                        "[]\n",
+                    );
                 }
             }
         }

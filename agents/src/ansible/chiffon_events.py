@@ -1,10 +1,13 @@
 # Chiffon's Ansible callback plugin: reports plays, tasks, per-host results and the final stats
 # as JSON lines on a file descriptor the Chiffon agent passes to ansible-playbook.
 #
-# The agent embeds this file, writes it to a private directory for each run and enables it with
-# ANSIBLE_CALLBACK_PLUGINS / ANSIBLE_CALLBACKS_ENABLED. Events go to the descriptor named by
-# CHIFFON_EVENTS_FD rather than stdout so the normal output stays readable and a task printing
-# something that looks like an event cannot forge one.
+# The agent embeds this file, writes it to a private directory for each run and puts that
+# directory first on ANSIBLE_CALLBACK_PLUGINS, followed by the callback directories the
+# repository's configuration names. The plugin needs no enabling (CALLBACK_NEEDS_ENABLED is
+# False: ansible-playbook loads every such plugin it finds on the path), so the user's own
+# callbacks_enabled is never overridden. Events go to the descriptor named by CHIFFON_EVENTS_FD
+# rather than stdout so the normal output stays readable and a task printing something that
+# looks like an event cannot forge one; without CHIFFON_EVENTS_FD the plugin does nothing.
 #
 # Every line is one JSON object with an "event" field:
 #   {"event": "play_start", "play": ...}
@@ -126,7 +129,9 @@ class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = 'aggregate'
     CALLBACK_NAME = 'chiffon_events'
-    CALLBACK_NEEDS_ENABLED = True
+    # Loaded whenever it is on the callback path, so that enabling it never means overriding the
+    # user's callbacks_enabled.
+    CALLBACK_NEEDS_ENABLED = False
 
     def __init__(self, *args, **kwargs):
         super(CallbackModule, self).__init__(*args, **kwargs)

@@ -7,11 +7,36 @@
 //!
 //! The child runs in its own process group so that a cancellation or timeout stops every
 //! process Ansible started, not just the `ansible-playbook` leader.
+//!
+//! Ansible's own configuration decides how a playbook runs: `ansible-playbook` runs in the
+//! repository root and reads its `ansible.cfg` (inventory, roles and collections paths, vault
+//! settings). The agent adds only what it must, on top of Ansible's effective configuration
+//! ([`config`]): its callback plugin next to the user's callback plugins (it needs no enabling,
+//! so the user's `callbacks_enabled` is left alone), its private Galaxy directory after the
+//! configured role and collection paths, and `-i` when the request picks one of the
+//! inventories the agent was given by name ([`inventory`]).
+//!
+//! The same tools describe the repository for the catalog ([`facts`]): inventories and the
+//! hosts of each play ([`patterns`]), the tasks each tagged part runs ([`listing`]), and the
+//! Galaxy content it needs ([`galaxy`]).
 
+pub mod config;
 mod events;
+pub mod facts;
+pub mod galaxy;
+pub mod inventory;
+mod listing;
+pub mod patterns;
 pub(crate) mod process;
+pub mod setup;
 
-use crate::RunOutcome;
+pub use config::EffectiveConfig;
+pub use facts::{AnsibleFacts, gather};
+pub use galaxy::{InstallLimits, default_galaxy_dir, install_requirements};
+pub use inventory::{DEFAULT_INVENTORY_NAME, InventorySource};
+pub use setup::{AnsibleSetup, UnknownInventory};
+
+use crate::{AgentError, RunOutcome};
 use chiffon_proto::v1::{PlaybookRun, TaskEvent, WorkStatus};
 use events::EventCollector;
 use process::{BoundedLines, OutputTail, ProcessGroup};
@@ -25,9 +50,6 @@ use tokio::io::BufReader;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-
-/// Inventory used when none is configured, relative to the repository root.
-pub const DEFAULT_INVENTORY: &str = "inventory/hosts.yml";
 
 /// How long a stopped playbook gets between SIGTERM and SIGKILL when none is configured.
 pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_secs(5);
@@ -59,12 +81,9 @@ pub fn default_program() -> PathBuf {
 /// Runs playbooks of one infrastructure repository.
 #[derive(Debug, Clone)]
 pub struct PlaybookRunner {
-    repo: PathBuf,
-    inventory: PathBuf,
-    program: PathBuf,
+    setup: AnsibleSetup,
     default_vars: Map<String, Value>,
     cancel_grace: Duration,
-    vault_password_file: Option<PathBuf>,
 }
 
 /// Why a run ended before `ansible-playbook` started. Each message is the `error` of the
@@ -79,8 +98,12 @@ enum StartError {
     PlaybookNotFound { path: String, repo: PathBuf },
     #[error("playbook {path:?} cannot be read: {source}")]
     PlaybookUnreadable { path: String, source: io::Error },
+    #[error("{0}; name one of them, or none for the default")]
+    UnknownInventory(UnknownInventory),
     #[error("inventory {} does not exist", path.display())]
     InventoryNotFound { path: PathBuf },
+    #[error("cannot read Ansible's configuration in the repository: {0}")]
+    Config(AgentError),
     #[error("the vault password file {} does not exist", path.display())]
     VaultPasswordFileNotFound { path: PathBuf },
     #[error("the repository {} cannot be used: {source}", path.display())]
@@ -97,7 +120,10 @@ struct Prepared {
     repo: PathBuf,
     /// Canonical path of the playbook, checked to be inside `repo`.
     playbook: PathBuf,
-    inventory: PathBuf,
+    /// The `-i` of the run; `None` leaves the inventory to `ansible.cfg`.
+    inventory: Option<PathBuf>,
+    /// Ansible's configuration as the run will see it.
+    config: EffectiveConfig,
     /// Private directory (mode 0700) holding the plugin and the extra-vars file; removed when
     /// dropped, which must not happen before the child exited.
     workdir: tempfile::TempDir,
@@ -122,17 +148,20 @@ enum Ending {
 }
 
 impl PlaybookRunner {
-    /// A runner for the repository at `repo`, with the default inventory
-    /// ([`DEFAULT_INVENTORY`]), program ([`default_program`]), no default variables and
+    /// A runner for the repository at `repo` with [`AnsibleSetup::new`]'s settings (the
+    /// repository's own inventory, [`default_program`]), no default variables and
     /// [`DEFAULT_CANCEL_GRACE`].
     pub fn new(repo: impl Into<PathBuf>) -> Self {
+        Self::from_setup(AnsibleSetup::new(repo))
+    }
+
+    /// A runner with `setup`'s repository, program, inventories, vault password file and
+    /// Galaxy directory.
+    pub fn from_setup(setup: AnsibleSetup) -> Self {
         Self {
-            repo: repo.into(),
-            inventory: PathBuf::from(DEFAULT_INVENTORY),
-            program: default_program(),
+            setup,
             default_vars: Map::new(),
             cancel_grace: DEFAULT_CANCEL_GRACE,
-            vault_password_file: None,
         }
     }
 
@@ -140,19 +169,27 @@ impl PlaybookRunner {
     /// root, or absolute; a script that prints the password works too, as in Ansible). Only the
     /// path goes on the command line, never the password.
     pub fn with_vault_password_file(mut self, file: impl Into<PathBuf>) -> Self {
-        self.vault_password_file = Some(file.into());
+        self.setup.vault_password_file = Some(file.into());
         self
     }
 
-    /// Uses `inventory` (relative to the repository root, or absolute) as `-i`.
-    pub fn with_inventory(mut self, inventory: impl Into<PathBuf>) -> Self {
-        self.inventory = inventory.into();
+    /// Runs against `inventories`, chosen by name per run; the first is the default. Without
+    /// any, runs pass no `-i` and the repository's `ansible.cfg` decides.
+    pub fn with_inventories(mut self, inventories: Vec<InventorySource>) -> Self {
+        self.setup.inventories = inventories;
+        self
+    }
+
+    /// Finds roles and collections installed in `dir` (see [`install_requirements`]) after
+    /// those of Ansible's configured paths.
+    pub fn with_galaxy_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.setup.galaxy_dir = Some(dir.into());
         self
     }
 
     /// Runs `program` instead of the default `ansible-playbook`.
     pub fn with_program(mut self, program: impl Into<PathBuf>) -> Self {
-        self.program = program.into();
+        self.setup.ansible_playbook = program.into();
         self
     }
 
@@ -171,7 +208,12 @@ impl PlaybookRunner {
 
     /// The repository the runner works on.
     pub fn repo(&self) -> &Path {
-        &self.repo
+        &self.setup.repo
+    }
+
+    /// How the runner calls Ansible.
+    pub fn setup(&self) -> &AnsibleSetup {
+        &self.setup
     }
 
     /// Runs `run` to its end and reports how it went; never fails as such: every problem,
@@ -230,27 +272,41 @@ impl PlaybookRunner {
         outcome
     }
 
-    /// Checks the paths and writes the plugin and variables, without starting anything.
+    /// Checks the paths, reads Ansible's configuration and writes the plugin and variables,
+    /// without starting anything.
     async fn prepare(&self, run: &PlaybookRun) -> Result<Prepared, StartError> {
         let relative = validate_relative(&run.playbook)?;
-        let repo = tokio::fs::canonicalize(&self.repo)
+        let chosen = self
+            .setup
+            .choose_inventory(&run.inventory)
+            .map_err(StartError::UnknownInventory)?;
+        let repo = tokio::fs::canonicalize(&self.setup.repo)
             .await
             .map_err(|source| StartError::Repository {
-                path: self.repo.clone(),
+                path: self.setup.repo.clone(),
                 source,
             })?;
         let playbook = resolve_inside(&repo, &run.playbook, relative).await?;
 
-        let inventory = repo.join(&self.inventory);
-        if !tokio::fs::try_exists(&inventory).await.unwrap_or(false) {
-            return Err(StartError::InventoryNotFound { path: inventory });
+        // Only a path the agent passes is the agent's to check; ansible.cfg's is Ansible's.
+        let inventory = chosen.map(|source| repo.join(&source.path));
+        if let Some(path) = &inventory
+            && !tokio::fs::try_exists(path).await.unwrap_or(false)
+        {
+            return Err(StartError::InventoryNotFound { path: path.clone() });
         }
-        if let Some(file) = &self.vault_password_file {
+        if let Some(file) = &self.setup.vault_password_file {
             let path = repo.join(file);
             if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
                 return Err(StartError::VaultPasswordFileNotFound { path });
             }
         }
+        // Read for every run rather than cached: it costs about 0.35 s next to a
+        // playbook's seconds or minutes, and a run then always builds on the ansible.cfg (and
+        // ~/.ansible.cfg, ANSIBLE_* variables) that ansible-playbook itself will read.
+        let config = EffectiveConfig::read(&self.setup)
+            .await
+            .map_err(StartError::Config)?;
 
         let mut vars = self.default_vars.clone();
         if let Some(extra) = &run.extra_vars {
@@ -264,6 +320,7 @@ impl PlaybookRunner {
             repo,
             playbook,
             inventory,
+            config,
             workdir,
         })
     }
@@ -388,8 +445,10 @@ impl PlaybookRunner {
     ) -> Result<(Child, tokio::net::unix::pipe::Receiver), StartError> {
         let (read_end, write_end) = process::event_pipe().map_err(StartError::Workdir)?;
 
-        let mut command = Command::new(&self.program);
-        command.arg("-i").arg(&prepared.inventory);
+        let mut command = Command::new(&self.setup.ansible_playbook);
+        if let Some(inventory) = &prepared.inventory {
+            command.arg("-i").arg(inventory);
+        }
         // Extra variables go through a private file, never argv: they may hold secrets, and
         // every user of the machine can read a process's arguments.
         let mut vars_arg = OsString::from("@");
@@ -414,36 +473,30 @@ impl PlaybookRunner {
         if run.diff {
             command.arg("--diff");
         }
-        if let Some(file) = &self.vault_password_file {
-            let mut arg = OsString::from("--vault-password-file=");
-            arg.push(prepared.repo.join(file));
-            command.arg(arg);
-        }
+        command.args(self.setup.vault_argument());
         // The validated canonical path, so a symlink swapped in after the check cannot redirect
         // the run outside the repository.
         command.arg(&prepared.playbook);
 
+        // The plugin loads without being enabled (CALLBACK_NEEDS_ENABLED = False), so the
+        // user's callbacks_enabled stays as configured; their callback directories stay on the
+        // path after ours.
+        let mut callback_dirs = vec![prepared.plugin_dir()];
+        callback_dirs.extend(prepared.config.callback_plugin_path.iter().cloned());
         command
             .current_dir(&prepared.repo)
             .env(
                 "ANSIBLE_CALLBACK_PLUGINS",
-                prepend_env(
-                    "ANSIBLE_CALLBACK_PLUGINS",
-                    ':',
-                    prepared.plugin_dir().into_os_string(),
-                ),
-            )
-            .env(
-                "ANSIBLE_CALLBACKS_ENABLED",
-                prepend_env("ANSIBLE_CALLBACKS_ENABLED", ',', CALLBACK_NAME.into()),
+                setup::join_paths(&callback_dirs, None),
             )
             .env("CHIFFON_EVENTS_FD", process::EVENTS_FD.to_string())
             .env("PYTHONUNBUFFERED", "1");
+        self.setup.add_search_paths(&prepared.config, &mut command);
         process::configure_ansible_tool(&mut command);
         process::pass_fd(&mut command, &write_end);
 
         let child = command.spawn().map_err(|source| StartError::Spawn {
-            program: self.program.clone(),
+            program: self.setup.ansible_playbook.clone(),
             source,
         })?;
         // The child has its copy as fd 3; ours must go, or the pipe never reports end-of-file.
@@ -597,17 +650,6 @@ fn write_workdir(vars: &Map<String, Value>) -> io::Result<tempfile::TempDir> {
     file.write_all(&serde_json::to_vec(vars).map_err(io::Error::other)?)?;
     file.sync_all()?;
     Ok(dir)
-}
-
-/// `value` followed by the current value of the environment variable `name`, if any, so that
-/// plugins or callbacks the operator configured keep working next to ours.
-fn prepend_env(name: &str, separator: char, value: OsString) -> OsString {
-    let mut joined = value;
-    if let Some(existing) = std::env::var_os(name).filter(|v| !v.is_empty()) {
-        joined.push(separator.to_string());
-        joined.push(existing);
-    }
-    joined
 }
 
 /// The most telling part of the output of a run that failed before any task failed: Ansible's

@@ -13,8 +13,11 @@ all:
       ansible_python_interpreter: \"{{ ansible_playbook_python }}\"
 ";
 
-/// A repository with the test inventory, the given files, and an empty `root` directory that
-/// plays the part of `homelab_root`.
+/// The repository's Ansible configuration: it names the inventory, as real repositories do.
+const ANSIBLE_CFG: &str = "[defaults]\ninventory = inventory/hosts.yml\n";
+
+/// A repository with the test inventory (named by its ansible.cfg), the given files, and an
+/// empty `root` directory that plays the part of `homelab_root`.
 struct Repo {
     dir: tempfile::TempDir,
 }
@@ -22,7 +25,10 @@ struct Repo {
 impl Repo {
     fn new(files: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut all = vec![("inventory/hosts.yml", INVENTORY)];
+        let mut all = vec![
+            ("ansible.cfg", ANSIBLE_CFG),
+            ("inventory/hosts.yml", INVENTORY),
+        ];
         all.extend_from_slice(files);
         for (path, content) in all {
             let full = dir.path().join(path);
@@ -410,7 +416,9 @@ async fn a_missing_inventory_fails_clearly() {
     let repo = Repo::new(&[("playbooks/ok.yml", "- hosts: all\n")]);
     let runner = repo
         .runner()
-        .with_inventory("inventory/nope.yml")
+        .with_inventories(vec![
+            InventorySource::parse("inventory/nope.yml").expect("a valid argument"),
+        ])
         .with_program("/nonexistent/x");
     let (outcome, _) = run_collecting(
         &runner,

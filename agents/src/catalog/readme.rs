@@ -383,10 +383,15 @@ Run `ansible-playbook site.yml --tags backup_now` to back up right away.
     fn items_continue_on_indented_lines_and_sentences_name_tags() {
         let readme = Readme::parse(README);
         let caddy = readme.describe(&["caddy"]).expect("caddy is described");
-        assert!(caddy.ends_with("to publish sites on their own)."), "{caddy}");
+        assert!(
+            caddy.ends_with("to publish sites on their own)."),
+            "{caddy}"
+        );
         assert_eq!(
             readme.mentioning_tag("backup_now").as_deref(),
-            Some("Running it: Run ansible-playbook site.yml --tags backup_now to back up right away.")
+            Some(
+                "Running it: Run ansible-playbook site.yml --tags backup_now to back up right away."
+            )
         );
         assert_eq!(readme.mentioning_tag("nothing_here"), None);
     }

@@ -1,14 +1,23 @@
-//! Keeping a catalog current while an agent runs: the repository is rescanned when its files
-//! change (a file-system watcher) and on a timer (which also covers changes the watcher cannot
-//! see: network file systems, a watcher that failed to start, events lost to a full queue).
+//! Scanning a repository into the catalog an agent reports, and keeping it current while the
+//! agent runs.
 //!
-//! The watcher's callback runs on notify's own thread and only forwards changed paths into a
-//! bounded tokio channel; one task owns the watcher, debounces bursts (a `git pull` or an editor
-//! save touches many files), rescans on a blocking thread and publishes the catalog when it
+//! A scan has two stages, the same at start and on every refresh ([`scan_repository`]): the
+//! static scan of the files ([`scan`], on a blocking thread), then what Ansible itself says
+//! about the repository ([`ansible::gather`]: inventories, the hosts of each play, the tasks of
+//! each part, playbooks Ansible cannot load, missing Galaxy content), from Ansible tools run as
+//! async processes that are killed when the scan is abandoned on shutdown.
+//!
+//! The repository is rescanned when its files change (a file-system watcher) and on a timer
+//! (which also covers changes the watcher cannot see: network file systems, a watcher that
+//! failed to start, events lost to a full queue, Galaxy content installed outside the
+//! repository). The watcher's callback runs on notify's own thread and only forwards changed
+//! paths into a bounded tokio channel; one task owns the watcher, debounces bursts (a `git
+//! pull` or an editor save touches many files), rescans and publishes the catalog when it
 //! differs from the previous one. The task ends, and drops the watcher, when its token fires.
 
-use super::{Catalog, scan};
+use super::{Catalog, CatalogIssue, scan};
 use crate::AgentError;
+use crate::ansible::{self, AnsibleSetup};
 use crate::runtime::AgentCatalog;
 use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
@@ -74,38 +83,82 @@ pub async fn scan_blocking(repo: PathBuf) -> Result<Catalog, AgentError> {
         .map_err(|join| AgentError::Internal(format!("the catalog scan panicked: {join}")))?
 }
 
+/// The whole catalog of the repository of `setup`: the static scan, then Ansible's facts merged
+/// in. Fails only when the repository itself cannot be read; everything else is an issue or an
+/// inventory's error. How long each stage took is logged.
+pub async fn scan_repository(setup: &AnsibleSetup) -> Result<AgentCatalog, AgentError> {
+    let started = Instant::now();
+    let catalog = scan_blocking(setup.repo.clone()).await?;
+    Ok(add_ansible_facts(setup, catalog, started).await)
+}
+
+/// Adds what Ansible says to a statically scanned `catalog` (begun at `started`).
+async fn add_ansible_facts(
+    setup: &AnsibleSetup,
+    catalog: Catalog,
+    started: Instant,
+) -> AgentCatalog {
+    let scanned = started.elapsed();
+    let Catalog {
+        mut playbooks,
+        mut issues,
+    } = catalog;
+    let facts = ansible::gather(setup, &mut playbooks, &issues).await;
+    issues.extend(facts.issues);
+    issues.sort();
+    issues.dedup();
+    tracing::info!(
+        repo = %setup.repo.display(),
+        playbooks = playbooks.len(),
+        issues = issues.len(),
+        inventories = facts.inventories.len(),
+        static_ms = scanned.as_millis(),
+        ansible_ms = (started.elapsed() - scanned).as_millis(),
+        "repository scanned"
+    );
+    AgentCatalog {
+        playbooks,
+        issues: issues.into_iter().map(Into::into).collect(),
+        inventories: facts.inventories,
+    }
+}
+
 /// Logs the issues of `catalog` that `previous` did not have, so a person editing the
 /// repository sees what they broke, once.
-pub fn log_new_issues(catalog: &Catalog, previous: &[chiffon_proto::v1::CatalogIssue]) {
+pub fn log_new_issues(catalog: &AgentCatalog, previous: &[chiffon_proto::v1::CatalogIssue]) {
     let known: HashSet<(&str, i32, &str)> = previous
         .iter()
         .map(|i| (i.path.as_str(), i.line, i.message.as_str()))
         .collect();
     for issue in &catalog.issues {
-        let line = issue
-            .line
-            .map_or(0, |line| i32::try_from(line).unwrap_or(i32::MAX));
-        if !known.contains(&(issue.path.as_str(), line, issue.message.as_str())) {
-            tracing::warn!(%issue, "repository file not (fully) indexed");
+        if !known.contains(&(issue.path.as_str(), issue.line, issue.message.as_str())) {
+            let issue = CatalogIssue {
+                path: issue.path.clone(),
+                line: usize::try_from(issue.line).ok().filter(|line| *line > 0),
+                message: issue.message.clone(),
+            };
+            tracing::warn!(%issue, "the repository has an issue");
         }
     }
 }
 
-/// Keeps `current` equal to the catalog of `repo` until `stop` fires: rescans after changes
-/// (when `settings.watch`) and every `settings.interval`, and sends a new value only when the
-/// catalog changed. A watcher that cannot start (e.g. the inotify watch limit is reached) is
-/// logged and the timer carries on alone.
+/// Keeps `current` equal to the catalog of the repository of `setup` (see
+/// [`scan_repository`]) until `stop` fires: rescans after changes (when `settings.watch`) and
+/// every `settings.interval`, and sends a new value only when the catalog changed. A watcher
+/// that cannot start (e.g. the inotify watch limit is reached) is logged and the timer carries
+/// on alone.
 ///
 /// `on_change` is called after each rescan that followed a change of the repository's files
 /// (seen by the watcher) or found a different catalog (a change the timer caught): whatever
 /// else depends on the files, such as lint findings, refreshes then.
 pub async fn keep_current(
-    repo: PathBuf,
+    setup: AnsibleSetup,
     settings: RefreshSettings,
     current: watch::Sender<AgentCatalog>,
     on_change: impl Fn() + Send,
     stop: CancellationToken,
 ) {
+    let repo = setup.repo.clone();
     let (changes, mut changed) = mpsc::channel(EVENT_BUFFER);
     let mut watching = None;
     if settings.watch {
@@ -150,6 +203,7 @@ pub async fn keep_current(
         let files_changed = !touched.is_empty();
 
         let root = repo.clone();
+        let started = Instant::now();
         let rescan = tokio::task::spawn_blocking(move || {
             if let Some(watching) = &mut watching {
                 watching.follow_new_dirs(&root, &touched);
@@ -158,7 +212,8 @@ pub async fn keep_current(
             (watching, catalog)
         });
         let (kept, catalog) = tokio::select! {
-            // A scan cannot be interrupted; on shutdown it finishes on its own and is dropped.
+            // The static scan cannot be interrupted; on shutdown it finishes on its own and is
+            // dropped.
             () = stop.cancelled() => return,
             joined = rescan => match joined {
                 Ok(result) => result,
@@ -169,6 +224,14 @@ pub async fn keep_current(
             },
         };
         watching = kept;
+        let catalog = match catalog {
+            Ok(catalog) => tokio::select! {
+                // Dropping the facts' future kills the Ansible tools it started.
+                () = stop.cancelled() => return,
+                catalog = add_ansible_facts(&setup, catalog, started) => Ok(catalog),
+            },
+            Err(error) => Err(error),
+        };
         timer.reset();
         let catalog_changed = match catalog {
             Ok(catalog) => publish(&current, catalog),
@@ -184,12 +247,11 @@ pub async fn keep_current(
 }
 
 /// Sends `catalog` when it differs from the current one; true if it did.
-fn publish(current: &watch::Sender<AgentCatalog>, catalog: Catalog) -> bool {
+fn publish(current: &watch::Sender<AgentCatalog>, catalog: AgentCatalog) -> bool {
     let previous_issues = current.borrow().issues.clone();
     log_new_issues(&catalog, &previous_issues);
     let playbooks = catalog.playbooks.len();
     let issues = catalog.issues.len();
-    let catalog = AgentCatalog::from(catalog);
     let changed = current.send_if_modified(|value| {
         if *value == catalog {
             return false;
@@ -458,7 +520,7 @@ mod tests {
         let (current, mut updates) = watch::channel(AgentCatalog::from(first));
         let stop = CancellationToken::new();
         let task = tokio::spawn(keep_current(
-            repo.path().to_path_buf(),
+            AnsibleSetup::new(repo.path()),
             settings,
             current,
             || {},
@@ -497,6 +559,9 @@ mod tests {
         let repo = tempfile::tempdir().expect("temp dir");
         let root = repo.path();
         std::fs::create_dir_all(root.join("playbooks")).expect("mkdir");
+        // Ansible looks for the roles of playbooks/web.yml in playbooks/roles unless told.
+        std::fs::write(root.join("ansible.cfg"), "[defaults]\nroles_path = roles\n")
+            .expect("write");
         std::fs::write(
             root.join("playbooks/web.yml"),
             "- hosts: web\n  roles: [web]\n",
@@ -514,7 +579,7 @@ mod tests {
         };
         let (changes, mut changed) = watch::channel(0_u32);
         let task = tokio::spawn(keep_current(
-            root.to_path_buf(),
+            AnsibleSetup::new(root),
             settings,
             current,
             move || changes.send_modify(|count| *count += 1),

@@ -159,7 +159,13 @@ fn a_playbook_is_described_from_its_plays_and_header() {
                     ..part("portal", &["portal"], 1, &["portal"], &["Configure"])
                 },
                 // A tag on a task inside a role selects that task.
-                part("portal-config", &["portal-config"], 1, &["portal"], &["Configure"]),
+                part(
+                    "portal-config",
+                    &["portal-config"],
+                    1,
+                    &["portal"],
+                    &["Configure"]
+                ),
             ],
             tasks: ["Create the data directory", "Inner", "Rescue", "Configure"]
                 .map(String::from)

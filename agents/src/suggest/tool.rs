@@ -102,6 +102,18 @@ where
     command.args(args).current_dir(cwd);
     configure_ansible_tool(&mut command);
     tracing::debug!(program = %program.display(), cwd = %cwd.display(), "running tool");
+    run_command(program, command, timeout, hint).await
+}
+
+/// Runs the prepared `command` (of `program`) to its end within `timeout`, with its output; a
+/// timeout, or dropping the future, kills its whole process group. `hint` says how to install
+/// the program when it is missing.
+pub(crate) async fn run_command(
+    program: &Path,
+    mut command: Command,
+    timeout: Duration,
+    hint: &'static str,
+) -> Result<ToolOutput, AgentError> {
     let child = command.spawn().map_err(|source| AgentError::ToolMissing {
         program: program.to_path_buf(),
         hint,

@@ -187,6 +187,10 @@ impl From<TemplateCommit> for chiffon_proto::v1::RepositoryCommit {
     }
 }
 
+/// The inventory a scaffold reads groups and variable conventions from when the agent knows no
+/// other (the example repository's layout).
+const FALLBACK_INVENTORY: &str = "inventory/hosts.yml";
+
 /// Generates service templates with chosen tools. [`generate_service_template`] uses
 /// [`TemplateGenerator::new`].
 #[derive(Debug, Clone)]
@@ -204,12 +208,13 @@ impl Default for TemplateGenerator {
 
 impl TemplateGenerator {
     /// `ansible-playbook` from [`ansible::default_program`], the default [`Linter`], and the
-    /// inventory [`ansible::DEFAULT_INVENTORY`].
+    /// inventory [`FALLBACK_INVENTORY`] until [`with_inventory`](Self::with_inventory) names the
+    /// one the repository's configuration uses.
     pub fn new() -> Self {
         Self {
             ansible_playbook: ansible::default_program(),
             linter: Linter::new(),
-            inventory: PathBuf::from(ansible::DEFAULT_INVENTORY),
+            inventory: PathBuf::from(FALLBACK_INVENTORY),
         }
     }
 
@@ -889,7 +894,7 @@ mod tests {
     #[test]
     fn conventions_of_the_example_repository() {
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/homelab-infra");
-        let conventions = detect_conventions(&example, &example.join(ansible::DEFAULT_INVENTORY));
+        let conventions = detect_conventions(&example, &example.join(FALLBACK_INVENTORY));
         assert_eq!(conventions.host_root, "homelab_host_root");
         assert_eq!(
             conventions.manage_containers,

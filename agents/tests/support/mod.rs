@@ -1,11 +1,14 @@
 //! Real git repositories in temporary directories for the suggestion and template tests, and
-//! the git facts the tests check afterwards. Tests use the real ansible-lint and
-//! ansible-playbook (from `$CHIFFON_ANSIBLE_LINT` / `$CHIFFON_ANSIBLE_PLAYBOOK` or `PATH`).
+//! the git facts the tests check afterwards; plain repositories, the shared corpora and playbook
+//! runs for the Ansible tests. Tests use the real ansible-lint and ansible-playbook (from
+//! `$CHIFFON_ANSIBLE_LINT` / `$CHIFFON_ANSIBLE_PLAYBOOK` or `PATH`).
 
 #![allow(dead_code)] // Each test binary uses a different part.
 
-use chiffon_agents::ansible::default_program;
+use chiffon_agents::RunOutcome;
+use chiffon_agents::ansible::{PlaybookRunner, default_program};
 use chiffon_agents::suggest::default_lint_program;
+use chiffon_proto::v1::{PlaybookRun, TaskEvent};
 use git2::{BranchType, IndexAddOption, Oid, Repository, Signature, StatusOptions};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -253,4 +256,56 @@ pub fn copy_dir(from: &Path, to: &Path) {
             fs::copy(entry.path(), &target).expect("copy");
         }
     }
+}
+
+/// A plain (not git) repository in a temporary directory holding `files`.
+pub fn plain_repository(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_files(dir.path(), files);
+    dir
+}
+
+/// Writes `files` (relative to `root`), creating directories as needed.
+pub fn write_files(root: &Path, files: &[(&str, &str)]) {
+    for (path, content) in files {
+        let full = root.join(path);
+        fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+        fs::write(full, content).expect("write");
+    }
+}
+
+/// The real-world repository `name` of the shared corpora: under `$CHIFFON_CORPORA`, else
+/// `<workspace root>/../shared/corpora`. A missing corpus fails the test, saying where it
+/// looked: a test that silently skips its data proves nothing.
+pub fn corpus(name: &str) -> PathBuf {
+    let root = std::env::var_os("CHIFFON_CORPORA")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora"));
+    let dir = root.join(name);
+    assert!(
+        dir.is_dir(),
+        "the corpus {name} is not at {} (set CHIFFON_CORPORA to the directory holding it; \
+         scripts/env.sh sets it to <workspace>/../shared/corpora)",
+        dir.display()
+    );
+    dir
+}
+
+/// Runs `run` with `runner` (at most five minutes) and returns the outcome with every event.
+pub async fn run_collecting(
+    runner: &PlaybookRunner,
+    run: &PlaybookRun,
+) -> (RunOutcome, Vec<TaskEvent>) {
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(64);
+    let collect = async {
+        let mut events = Vec::new();
+        while let Some(event) = receiver.recv().await {
+            events.push(event);
+        }
+        events
+    };
+    let limit = std::time::Duration::from_secs(300);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    tokio::join!(runner.run(run, limit, cancel, sender), collect)
 }
