@@ -47,8 +47,8 @@ RUN python3 -m venv /opt/ansible \
 RUN groupadd --system --gid 10001 chiffon \
     && useradd --system --uid 10001 --gid chiffon --home-dir /var/lib/chiffon --create-home \
         --shell /usr/sbin/nologin chiffon \
-    && mkdir -p /srv/homelab /srv/infra /opt/ansible/.ansible \
-    && chown chiffon:chiffon /srv/homelab /opt/ansible/.ansible
+    && mkdir -p /srv/homelab /srv/infra /opt/ansible/.ansible /var/lib/chiffon/galaxy \
+    && chown chiffon:chiffon /srv/homelab /opt/ansible/.ansible /var/lib/chiffon/galaxy
 
 COPY --from=builder /usr/local/bin/chiffon /usr/local/bin/chiffon
 

@@ -92,3 +92,35 @@ async fn every_example_playbook_runs_and_a_second_run_changes_nothing() {
         "a second run changed things: {changed:?}"
     );
 }
+
+/// The second example, a site playbook with a play per group and an INI inventory named by its
+/// ansible.cfg, runs whole for real and changes nothing the second time.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_site_example_runs_whole_and_a_second_run_changes_nothing() {
+    let repo = support::example_dir().join("../selfhosted-site");
+    let root = tempfile::tempdir().expect("temp dir");
+    let mut vars = Map::new();
+    vars.insert(
+        "site_root".into(),
+        Value::from(root.path().to_string_lossy().into_owned()),
+    );
+    let runner = PlaybookRunner::new(&repo).with_default_vars(vars);
+
+    let first = run_to_success(&runner, "site.yaml").await;
+    let hosts: Vec<&str> = first.iter().map(|host| host.host.as_str()).collect();
+    assert_eq!(hosts.len(), 5, "{hosts:?}");
+    assert!(
+        root.path().join("media01").is_dir(),
+        "nothing was written under site_root"
+    );
+    let second = run_to_success(&runner, "site.yaml").await;
+    let changed: Vec<(&str, i32)> = second
+        .iter()
+        .filter(|host| host.changed > 0)
+        .map(|host| (host.host.as_str(), host.changed))
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "a second run changed things: {changed:?}"
+    );
+}

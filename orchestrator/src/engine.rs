@@ -1428,14 +1428,19 @@ fn display_name(person: &str) -> &str {
 /// Longest inventory name, in characters.
 const MAX_INVENTORY_NAME: usize = 64;
 
-/// Refuses inventory names a request could not type: 1 to 64 letters, digits, '.', '_' or '-'.
-pub(crate) fn validate_inventory_name(name: &str) -> Result<()> {
-    let valid = !name.is_empty()
-        && name.len() <= MAX_INVENTORY_NAME
+/// True for 1 to `max` letters, digits, '.', '_' or '-': the names (agent ids, inventories) a
+/// person types on a command line and that travel in messages unquoted.
+fn is_plain_name(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if valid {
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Refuses inventory names a request could not type.
+pub(crate) fn validate_inventory_name(name: &str) -> Result<()> {
+    if is_plain_name(name, MAX_INVENTORY_NAME) {
         Ok(())
     } else {
         Err(OrchestratorError::InvalidArgument(format!(
@@ -1446,12 +1451,7 @@ pub(crate) fn validate_inventory_name(name: &str) -> Result<()> {
 }
 
 fn validate_agent_id(agent_id: &str) -> Result<()> {
-    let valid = !agent_id.is_empty()
-        && agent_id.len() <= 128
-        && agent_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if valid {
+    if is_plain_name(agent_id, 128) {
         Ok(())
     } else {
         Err(OrchestratorError::InvalidArgument(format!(

@@ -62,6 +62,73 @@ async fn a_one_service_request_runs_its_tag_on_its_hosts_with_the_repositorys_in
     );
 }
 
+/// An agent given two inventories runs a request against the one it names: the plan shows that
+/// inventory's hosts, and the playbook runs there; a name no agent has is refused with the ones
+/// they have.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_runs_against_the_inventory_it_names() {
+    let workspace = Workspace::of_example("selfhosted-site", "site_root");
+    let production = std::fs::read_to_string(workspace.repo().join("inventory/hosts.ini"))
+        .expect("the example's inventory");
+    std::fs::write(
+        workspace.repo().join("inventory/staging.ini"),
+        production.replace("media01", "media-staging"),
+    )
+    .expect("write a staging inventory");
+    let dev = workspace.start_dev_with(&[
+        "--inventory",
+        "production=inventory/hosts.ini",
+        "--inventory",
+        "staging=inventory/staging.ini",
+    ]);
+    wait_for_infra_agent(&dev.endpoint).await;
+
+    let listed = stdout(&cli(&dev.endpoint, &["catalog", "inventories"]));
+    assert!(listed.contains("production (default)"), "{listed}");
+    assert!(listed.contains("media: media-staging"), "{listed}");
+
+    let refused = cli(
+        &dev.endpoint,
+        &["request", "Install Jellyfin", "--inventory", "qa"],
+    );
+    assert!(!refused.status.success());
+    let error = stderr(&refused);
+    assert!(
+        error.contains("\"qa\"") && error.contains("production, staging"),
+        "{error}"
+    );
+
+    let submitted = cli(
+        &dev.endpoint,
+        &["request", "Install Jellyfin", "--inventory", "staging"],
+    );
+    let text = stdout(&submitted);
+    assert!(submitted.status.success(), "{text}{}", stderr(&submitted));
+    assert!(text.contains("hosts: media-staging"), "{text}");
+    let request_id = word_after(&text, "request ");
+    assert!(
+        cli(&dev.endpoint, &["approve", &request_id])
+            .status
+            .success()
+    );
+    let watched = cli(&dev.endpoint, &["watch", &request_id]);
+    if !watched.status.success() {
+        dev.dump_log();
+    }
+    assert!(watched.status.success(), "{}", stdout(&watched));
+    let touched: Vec<String> = std::fs::read_dir(workspace.homelab_root())
+        .expect("the run wrote under site_root")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(touched, ["media-staging"]);
+}
+
 /// Running a whole multi-service site playbook for a request is high risk, and the plan says
 /// why; a piece of work nothing does is kept, and offered a template only when it is a
 /// deployment.

@@ -303,9 +303,18 @@ impl Workspace {
         self.start_dev_on(Some(&self.repo()), "dev")
     }
 
+    /// `chiffon dev` on this workspace's repository copy with `extra` arguments.
+    pub fn start_dev_with(&self, extra: &[&str]) -> ChiffonProcess {
+        self.start_dev_process(Some(&self.repo()), "dev", extra)
+    }
+
     /// `chiffon dev` on `repo`, or without `--repo` (the example under the data directory);
     /// its log is `<name>.log`.
     pub fn start_dev_on(&self, repo: Option<&Path>, name: &str) -> ChiffonProcess {
+        self.start_dev_process(repo, name, &[])
+    }
+
+    fn start_dev_process(&self, repo: Option<&Path>, name: &str, extra: &[&str]) -> ChiffonProcess {
         let data = self.path().join("data");
         let var = format!("{}={}", self.root_variable, self.homelab_root().display());
         let mut args = vec![
@@ -320,6 +329,7 @@ impl Workspace {
         if let Some(repo) = repo {
             args.extend(["--repo".to_owned(), repo.display().to_string()]);
         }
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         ChiffonProcess::start(&args, self.path(), name, true)
     }

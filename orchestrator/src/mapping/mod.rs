@@ -75,6 +75,8 @@ const UNEXPLAINED_ACTION_FACTOR: f64 = 0.55;
 /// Confidence kept for each product name of the task the candidate does not explain (at most
 /// two count): "install kubernetes on the nas" is not about the NAS's docker role.
 const UNEXPLAINED_PRODUCT_FACTOR: f64 = 0.6;
+/// Weight kept by a word every candidate explains; rarer words keep more, up to all of it.
+const COMMON_WORD_WEIGHT: f64 = 0.5;
 /// Weight kept by an English word that nothing in the repository explains.
 const UNKNOWN_WORD_WEIGHT: f64 = 0.5;
 /// Confidence kept when the task names things but the candidate explains none of them.
@@ -171,12 +173,20 @@ impl<'a> Matcher<'a> {
         // An English word nothing in the repository knows mostly qualifies the request ("for the
         // family", "for our gaming group"); a product's name nothing knows is what the request
         // is about ("install kubernetes") and keeps its weight.
+        // A word many candidates explain ("manager", "server") tells less about which one is
+        // meant than a word few explain ("password"): its weight falls with how many do.
+        let total = self.candidates.len().max(1) as f64;
         for (position, word) in words.iter_mut().enumerate() {
-            let known = explanations
+            let explaining = explanations
                 .iter()
-                .any(|candidate| candidate[position].strength > 0.0);
-            if word.class == WordClass::Object && !word.product && !known {
+                .filter(|candidate| candidate[position].strength > 0.0)
+                .count();
+            if word.class == WordClass::Object && !word.product && explaining == 0 {
                 word.weight *= UNKNOWN_WORD_WEIGHT;
+            }
+            if word.class == WordClass::Object && explaining > 0 {
+                let rarity = (total / explaining as f64).ln() / total.ln().max(1.0);
+                word.weight *= COMMON_WORD_WEIGHT + (1.0 - COMMON_WORD_WEIGHT) * rarity;
             }
         }
         let mut scored: Vec<(f64, usize)> = (0..self.candidates.len())
