@@ -1636,7 +1636,8 @@ fn rerun_plan(
                 .collect(),
             risk: step.risk,
             risk_reason: step.risk_reason.clone(),
-            hosts: convert::json_list("step hosts", &step.hosts)?,
+            // The re-run is limited to the hosts that failed: those are the ones it touches.
+            hosts: hosts.to_vec(),
             roles: convert::json_list("step roles", &step.roles)?,
             estimated_seconds: step.estimated_seconds,
             extra_vars,
