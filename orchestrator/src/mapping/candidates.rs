@@ -37,6 +37,8 @@ const PRODUCT_IN_PROSE: f64 = 0.5;
 /// How much two neighbouring task words gain when the same item holds them both ("password
 /// manager" in one description): a shared phrase says more than two shared words.
 const PHRASE_BOOST: f64 = 1.35;
+/// Strength from which a word counts as named by a candidate (see [`Explanation::by_name`]).
+const NAMED_STRENGTH: f64 = 0.8;
 /// Share of its field's weight a service or image after the first keeps.
 const SECONDARY_ITEM: f64 = 0.85;
 /// Shortest word (in letters) matched by prefix or written without spaces.
@@ -173,6 +175,19 @@ pub(super) enum Place {
     Deploys,
     /// By what it is: a site playbook, so it explains "everything".
     WholeSite,
+}
+
+impl Explanation {
+    /// Explained strongly by what the candidate is named or tagged after, or what it deploys.
+    pub fn by_name(&self) -> bool {
+        matches!(
+            self.place,
+            Some(Place::Item(
+                Field::Service | Field::Role | Field::Image | Field::Name | Field::Tag,
+                _
+            ))
+        ) && self.strength >= NAMED_STRENGTH
+    }
 }
 
 /// How well a candidate explains one task word.

@@ -42,6 +42,16 @@ pub(super) struct Clause {
 }
 
 impl Clause {
+    /// A piece doing this piece's action to `object` alone ("set up lidarr with prowlarr" →
+    /// "set up lidarr").
+    pub fn with_object(&self, object: &str) -> Clause {
+        let action = mapping::leading_action(&self.resolved(None)).unwrap_or_default();
+        Clause {
+            text: format!("{action} {object}").trim().to_owned(),
+            refers_back: false,
+        }
+    }
+
     /// The piece with its pronouns replaced by `subject` ("back up gitea nightly"), or without
     /// them ("back up nightly") when there is no subject. Phrasal verbs are put back together
     /// first, so "back it up" still reads as "back up".

@@ -252,11 +252,20 @@ pub fn plan_request(planning: &Planning<'_>) -> PlanDraft {
     let mut steps: Vec<StepDraft> = Vec::new();
     // What the previous piece was about, for the pieces that refer back to it.
     let mut subject: Option<String> = None;
-    for clause in clauses::clauses(text)
+    let mut pieces: std::collections::VecDeque<clauses::Clause> = clauses::clauses(text)
         .into_iter()
         .chain(clauses::clauses(feedback))
-    {
+        .collect();
+    while let Some(clause) = pieces.pop_front() {
         let (words, outcome) = best_reading(&matcher, &clause, subject.as_deref(), threshold);
+        // A piece naming several products the repository has, answered by one of them, is
+        // one piece per product, in the order it names them.
+        if outcome.separate_products.len() > 1 {
+            for (offset, product) in outcome.separate_products.iter().enumerate() {
+                pieces.insert(offset, clause.with_object(product));
+            }
+            continue;
+        }
         let position = steps.len() as i32 + 1;
         let Some(found) = outcome.best_fit() else {
             steps.push(StepDraft::run_playbook(
@@ -874,6 +883,40 @@ mod tests {
             draft.summary.contains("cannot be approved"),
             "{}",
             draft.summary
+        );
+    }
+
+    #[test]
+    fn a_piece_naming_two_services_becomes_two_steps() {
+        use chiffon_proto::v1::PlaybookPart;
+        let part = |name: &str, description: &str| PlaybookPart {
+            name: name.into(),
+            tags: vec![name.into()],
+            play_indexes: vec![0],
+            roles: vec![name.into()],
+            services: vec![name.into()],
+            description: description.into(),
+            ..PlaybookPart::default()
+        };
+        let catalog = [Playbook {
+            path: "nas.yml".into(),
+            roles: vec!["lidarr".into(), "prowlarr".into(), "gitea".into()],
+            parts: vec![
+                part("lidarr", "Lidarr: music collection manager"),
+                part(
+                    "prowlarr",
+                    "Prowlarr: indexer manager for Lidarr and Sonarr",
+                ),
+                part("gitea", "Gitea: a self-hosted git service"),
+            ],
+            ..Playbook::default()
+        }];
+        let draft = plan("set up lidarr with prowlarr as its indexer", "", &catalog);
+        assert_eq!(
+            commands(&draft),
+            ["nas.yml --tags lidarr", "nas.yml --tags prowlarr"],
+            "{:#?}",
+            draft.steps
         );
     }
 }
