@@ -16,13 +16,13 @@ fn floor(set: &str) -> f64 {
         "homelab-infra.tuning" => 0.9,
         "ansible-nas.tuning" => 0.9,
         "selfhosted-site.tuning" => 0.85,
-        "ansible-nas.development" => 0.75,
-        "selfhosted-site.development" => 0.85,
+        "ansible-nas.development" => 0.78,
+        "selfhosted-site.development" => 0.88,
         // The goal is 0.9 on every held-out set; these floors hold what is reached today.
         "ansible-nas.heldout" => 0.72,
         "selfhosted-site.heldout" => 0.76,
-        "plans.development" => 0.45,
-        "plans.heldout" => 0.7,
+        "plans.development" => 0.55,
+        "plans.heldout" => 0.66,
         other => panic!("no floor for the labelled set {other}: give it one"),
     }
 }

@@ -149,6 +149,12 @@ const STOP_WORDS: &[&str] = &[
     "plz",
     "thx",
     "asap",
+    "behind",
+    "through",
+    "onto",
+    "who",
+    "whom",
+    "whose",
 ];
 
 /// Shortest word (in characters) whose misspelling by one letter still counts as the word.

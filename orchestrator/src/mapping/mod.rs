@@ -76,6 +76,8 @@ const UNEXPLAINED_ACTION_FACTOR: f64 = 0.55;
 /// Confidence kept for each product name among the task's first object words the candidate
 /// does not explain: "install kubernetes on the nas" is not about the NAS's docker role.
 const UNEXPLAINED_PRODUCT_FACTOR: f64 = 0.6;
+/// Weight kept by what a task adds somewhere ("grafana" in "put grafana behind the proxy").
+const ARGUMENT_WEIGHT: f64 = 0.5;
 /// How many of a task's first object words say what it is about.
 const HEAD_OBJECTS: usize = 2;
 /// Weight kept by a word every candidate explains; rarer words keep more, up to all of it.
@@ -180,6 +182,17 @@ impl<'a> Matcher<'a> {
         // An English word nothing in the repository knows mostly qualifies the request ("for the
         // family", "for our gaming group"); a product's name nothing knows is what the request
         // is about ("install kubernetes") and keeps its weight.
+        // "Put grafana behind the reverse proxy", "add the portals to Kuma's config": what is
+        // added is an argument of the work; where it goes says which playbook does it.
+        if let Some(action) = words.iter().position(|word| word.is("add")) {
+            let has_destination = words.iter().any(|word| word.after_destination);
+            for word in words.iter_mut().skip(action + 1) {
+                if has_destination && !word.after_destination && word.class == WordClass::Object {
+                    word.weight *= ARGUMENT_WEIGHT;
+                    word.argument = true;
+                }
+            }
+        }
         // A word many candidates explain ("manager", "server") tells less about which one is
         // meant than a word few explain ("password"): its weight falls with how many do.
         let total = self.candidates.len().max(1) as f64;
@@ -319,7 +332,7 @@ impl<'a> Matcher<'a> {
         let unexplained_products = words
             .iter()
             .zip(own)
-            .filter(|(word, _)| word.class == WordClass::Object)
+            .filter(|(word, _)| word.class == WordClass::Object && !word.argument)
             .take(HEAD_OBJECTS)
             .filter(|(word, explained)| word.product && explained.strength == 0.0)
             .count();

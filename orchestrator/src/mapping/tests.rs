@@ -128,3 +128,19 @@ fn names_written_without_spaces_and_typos_still_match() {
         Some("site.yml --tags sonarr --limit media")
     );
 }
+
+#[test]
+fn what_is_added_somewhere_is_an_argument_and_the_destination_decides() {
+    let outcome = rank(
+        "put sonarr behind the reverse proxy",
+        &[site()],
+        DEFAULT_THRESHOLD,
+        3,
+    );
+    let ranked: Vec<String> = outcome.matches.iter().map(explain::command).collect();
+    assert_eq!(
+        ranked.first().map(String::as_str),
+        Some("site.yml --tags caddy --limit edge"),
+        "{outcome:#?}"
+    );
+}

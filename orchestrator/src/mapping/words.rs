@@ -4,6 +4,9 @@
 
 use super::lexicon::{self, lexicon};
 
+/// Words after which a request names where something goes.
+const DESTINATIONS: &[&str] = &["to", "into", "behind", "through", "onto", "in"];
+
 /// Shortest word taken for a product's name when it is no English word ("non", "vs" are not).
 const MIN_PRODUCT_LENGTH: usize = 4;
 
@@ -47,6 +50,12 @@ pub(super) struct Token {
     pub product: bool,
     pub class: WordClass,
     pub weight: f64,
+    /// Written after a word that says where something goes ("to", "behind", "into"): in "add
+    /// the portals to Kuma's config" the destination is what to run, the portals what to add.
+    pub after_destination: bool,
+    /// What the task adds somewhere ("sonarr" in "put sonarr behind the proxy"), set by the
+    /// matcher: it is not what the task is about.
+    pub argument: bool,
 }
 
 impl Token {
@@ -94,12 +103,16 @@ fn read_tokens(text: &str, correct_typos: bool) -> Vec<Token> {
         .collect();
     let mut tokens: Vec<Token> = Vec::new();
     let mut index = 0;
+    let mut destination = false;
     while index < raw.len() {
         let length = lexicon.phrase_at(&stems[index..]).unwrap_or(1);
         let surface = raw[index..index + length].join(" ");
         let stem = stems[index..index + length].join(" ");
         index += length;
         let lower = surface.to_lowercase();
+        if length == 1 && DESTINATIONS.contains(&lower.as_str()) {
+            destination = true;
+        }
         if length == 1 && (lower.chars().count() < 2 || lexicon.is_stop_word(&lower)) {
             continue;
         }
@@ -120,6 +133,8 @@ fn read_tokens(text: &str, correct_typos: bool) -> Vec<Token> {
             concepts,
             class,
             weight: class.weight(),
+            after_destination: destination,
+            argument: false,
         });
     }
     tokens
