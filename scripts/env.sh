@@ -10,8 +10,9 @@
 #                             clones (CI) reuse earlier builds; kept if already set
 #   CHIFFON_ANSIBLE_PLAYBOOK  the venv's ansible-playbook (what the infra agent and tests run)
 #   CHIFFON_PYTHON            the venv's python (has grpcio-tools for the gRPC client tests)
-#   CHIFFON_CORPORA           real-world Ansible repositories the tests read (default
-#                             <repo>/../shared/corpora); kept if already set
+#   CHIFFON_CORPORA           real-world Ansible repositories the tests read (the first of
+#                             <repo>/../shared/corpora, <repo>/../../shared/corpora and
+#                             /work/shared/corpora that exists); kept if already set
 # Adds ~/.cargo/bin to PATH when cargo isn't already on it (a fresh rustup install).
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,4 +33,14 @@ export PATH
 
 export CHIFFON_ANSIBLE_PLAYBOOK="$CHIFFON_VENV/bin/ansible-playbook"
 export CHIFFON_PYTHON="$CHIFFON_VENV/bin/python"
+# The corpora sit next to the working clone; a clone made elsewhere (CI's clean clone) finds them
+# one level further up or at the workplace's shared directory.
+if [ -z "${CHIFFON_CORPORA:-}" ]; then
+    for candidate in "$REPO_ROOT/../shared/corpora" "$REPO_ROOT/../../shared/corpora" /work/shared/corpora; do
+        if [ -d "$candidate" ]; then
+            CHIFFON_CORPORA="$(cd "$candidate" && pwd)"
+            break
+        fi
+    done
+fi
 export CHIFFON_CORPORA="${CHIFFON_CORPORA:-$REPO_ROOT/../shared/corpora}"
