@@ -54,6 +54,19 @@ async fn run_to_success(runner: &PlaybookRunner, playbook: &str) -> Vec<HostStat
     outcome.host_stats
 }
 
+/// Fails naming the hosts on which a run changed something.
+fn assert_nothing_changed(stats: &[HostStats]) {
+    let changed: Vec<(&str, i32)> = stats
+        .iter()
+        .filter(|host| host.changed > 0)
+        .map(|host| (host.host.as_str(), host.changed))
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "a second run changed things: {changed:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_example_playbook_runs_and_a_second_run_changes_nothing() {
     let repo = support::TestRepo::example();
@@ -81,16 +94,7 @@ async fn every_example_playbook_runs_and_a_second_run_changes_nothing() {
     // Everything is in place now: site.yml, which imports every other playbook, must report no
     // change on any host.
     assert!(playbooks.iter().any(|p| p == SITE), "{playbooks:?}");
-    let stats = run_to_success(&runner, SITE).await;
-    let changed: Vec<(&str, i32)> = stats
-        .iter()
-        .filter(|host| host.changed > 0)
-        .map(|host| (host.host.as_str(), host.changed))
-        .collect();
-    assert!(
-        changed.is_empty(),
-        "a second run changed things: {changed:?}"
-    );
+    assert_nothing_changed(&run_to_success(&runner, SITE).await);
 }
 
 /// The second example, a site playbook with a play per group and an INI inventory named by its
@@ -113,14 +117,5 @@ async fn the_site_example_runs_whole_and_a_second_run_changes_nothing() {
         root.path().join("media01").is_dir(),
         "nothing was written under site_root"
     );
-    let second = run_to_success(&runner, "site.yaml").await;
-    let changed: Vec<(&str, i32)> = second
-        .iter()
-        .filter(|host| host.changed > 0)
-        .map(|host| (host.host.as_str(), host.changed))
-        .collect();
-    assert!(
-        changed.is_empty(),
-        "a second run changed things: {changed:?}"
-    );
+    assert_nothing_changed(&run_to_success(&runner, "site.yaml").await);
 }

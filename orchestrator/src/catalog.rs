@@ -1,13 +1,13 @@
 //! Questions about the catalog the infrastructure agents reported: list it, look a playbook up,
 //! match a task against it, list the files the agents could not index and the inventories they
-//! run against.
+//! run against; and the rules a reported catalog must follow.
 //!
 //! Everything here only reads. The catalog is written by the engine, in the transaction that
-//! registers an agent or takes its `ReportCatalog`, which replaces the agent's playbooks and
-//! issues together.
+//! registers an agent or takes its `ReportCatalog`, which replaces the agent's playbooks, issues
+//! and inventories together.
 
 use crate::convert;
-use crate::engine::{MAX_REQUEST_TEXT, Orchestrator, check_length};
+use crate::engine::{MAX_REQUEST_TEXT, Orchestrator, check_length, is_plain_name};
 use crate::error::{OrchestratorError, Result};
 use crate::mapping::{self, MatchOutcome};
 use chiffon_entity::{AgentKind, agent, catalog_issue};
@@ -78,6 +78,73 @@ fn same_service(a: &str, b: &str) -> bool {
             .collect()
     };
     normal(a.trim()) == normal(b.trim())
+}
+
+/// Longest inventory name, in characters.
+const MAX_INVENTORY_NAME: usize = 64;
+
+/// Refuses inventory names a request could not type.
+pub(crate) fn validate_inventory_name(name: &str) -> Result<()> {
+    if is_plain_name(name, MAX_INVENTORY_NAME) {
+        Ok(())
+    } else {
+        Err(OrchestratorError::InvalidArgument(format!(
+            "inventory name \"{name}\" is invalid: use 1 to {MAX_INVENTORY_NAME} letters, \
+             digits, '.', '_' or '-', e.g. \"staging\""
+        )))
+    }
+}
+
+/// What an infrastructure agent reports about its repository, as one unit: the engine replaces
+/// all of it together.
+#[derive(Debug, Clone, Copy)]
+pub struct CatalogReport<'a> {
+    /// Every playbook of the repository.
+    pub playbooks: &'a [pb::Playbook],
+    /// What could not be indexed, and what the repository needs but lacks.
+    pub issues: &'a [pb::CatalogIssue],
+    /// The inventories the agent runs against, the default first.
+    pub inventories: &'a [pb::Inventory],
+}
+
+/// Refuses catalog entries and issues without a path, issues with a negative line, and
+/// inventories without a valid, unique name.
+pub(crate) fn validate_catalog(catalog: &CatalogReport<'_>) -> Result<()> {
+    let CatalogReport {
+        playbooks,
+        issues,
+        inventories,
+    } = catalog;
+    let mut names = std::collections::BTreeSet::new();
+    for inventory in inventories.iter() {
+        validate_inventory_name(&inventory.name)?;
+        if !names.insert(inventory.name.as_str()) {
+            return Err(OrchestratorError::InvalidArgument(format!(
+                "the agent reports two inventories named \"{}\"; names must be unique",
+                inventory.name
+            )));
+        }
+    }
+    if playbooks
+        .iter()
+        .any(|playbook| playbook.path.trim().is_empty())
+    {
+        return Err(OrchestratorError::InvalidArgument(
+            "every catalog playbook needs a path".into(),
+        ));
+    }
+    if issues.iter().any(|issue| issue.path.trim().is_empty()) {
+        return Err(OrchestratorError::InvalidArgument(
+            "every catalog issue needs the path of the file it is about".into(),
+        ));
+    }
+    if let Some(issue) = issues.iter().find(|issue| issue.line < 0) {
+        return Err(OrchestratorError::InvalidArgument(format!(
+            "catalog issue for {} has line {}; use a 1-based line, or 0 when unknown",
+            issue.path, issue.line
+        )));
+    }
+    Ok(())
 }
 
 impl Orchestrator {

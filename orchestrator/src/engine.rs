@@ -7,6 +7,7 @@
 //! after the commit; work that was committed as queued but not yet published is published again
 //! on start, which is safe because agents claim work before running it.
 
+use crate::catalog::{CatalogReport, validate_catalog, validate_inventory_name};
 use crate::convert;
 use crate::error::{OrchestratorError, Result};
 use crate::events::{self, EventHub, NewEvent};
@@ -1425,29 +1426,14 @@ fn display_name(person: &str) -> &str {
     }
 }
 
-/// Longest inventory name, in characters.
-const MAX_INVENTORY_NAME: usize = 64;
-
 /// True for 1 to `max` letters, digits, '.', '_' or '-': the names (agent ids, inventories) a
 /// person types on a command line and that travel in messages unquoted.
-fn is_plain_name(name: &str, max: usize) -> bool {
+pub(crate) fn is_plain_name(name: &str, max: usize) -> bool {
     !name.is_empty()
         && name.len() <= max
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
-/// Refuses inventory names a request could not type.
-pub(crate) fn validate_inventory_name(name: &str) -> Result<()> {
-    if is_plain_name(name, MAX_INVENTORY_NAME) {
-        Ok(())
-    } else {
-        Err(OrchestratorError::InvalidArgument(format!(
-            "inventory name \"{name}\" is invalid: use 1 to {MAX_INVENTORY_NAME} letters, \
-             digits, '.', '_' or '-', e.g. \"staging\""
-        )))
-    }
 }
 
 fn validate_agent_id(agent_id: &str) -> Result<()> {
@@ -1458,58 +1444,6 @@ fn validate_agent_id(agent_id: &str) -> Result<()> {
             "agent_id \"{agent_id}\" is invalid: use 1 to 128 letters, digits, '.', '_' or '-'"
         )))
     }
-}
-
-/// What an infrastructure agent reports about its repository, as one unit: the engine replaces
-/// all of it together.
-#[derive(Debug, Clone, Copy)]
-pub struct CatalogReport<'a> {
-    /// Every playbook of the repository.
-    pub playbooks: &'a [pb::Playbook],
-    /// What could not be indexed, and what the repository needs but lacks.
-    pub issues: &'a [pb::CatalogIssue],
-    /// The inventories the agent runs against, the default first.
-    pub inventories: &'a [pb::Inventory],
-}
-
-/// Refuses catalog entries and issues without a path, issues with a negative line, and
-/// inventories without a valid, unique name.
-fn validate_catalog(catalog: &CatalogReport<'_>) -> Result<()> {
-    let CatalogReport {
-        playbooks,
-        issues,
-        inventories,
-    } = catalog;
-    let mut names = std::collections::BTreeSet::new();
-    for inventory in inventories.iter() {
-        validate_inventory_name(&inventory.name)?;
-        if !names.insert(inventory.name.as_str()) {
-            return Err(OrchestratorError::InvalidArgument(format!(
-                "the agent reports two inventories named \"{}\"; names must be unique",
-                inventory.name
-            )));
-        }
-    }
-    if playbooks
-        .iter()
-        .any(|playbook| playbook.path.trim().is_empty())
-    {
-        return Err(OrchestratorError::InvalidArgument(
-            "every catalog playbook needs a path".into(),
-        ));
-    }
-    if issues.iter().any(|issue| issue.path.trim().is_empty()) {
-        return Err(OrchestratorError::InvalidArgument(
-            "every catalog issue needs the path of the file it is about".into(),
-        ));
-    }
-    if let Some(issue) = issues.iter().find(|issue| issue.line < 0) {
-        return Err(OrchestratorError::InvalidArgument(format!(
-            "catalog issue for {} has line {}; use a 1-based line, or 0 when unknown",
-            issue.path, issue.line
-        )));
-    }
-    Ok(())
 }
 
 /// Makes the report's playbooks the whole catalog of `agent_id` and its issues the whole list of

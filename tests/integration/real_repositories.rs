@@ -36,17 +36,7 @@ async fn a_one_service_request_runs_its_tag_on_its_hosts_with_the_repositorys_in
 
     // Only the media box got Jellyfin; no other box was touched, not even by `common`.
     let root = workspace.homelab_root();
-    let touched: Vec<String> = std::fs::read_dir(&root)
-        .expect("the run wrote under site_root")
-        .map(|entry| {
-            entry
-                .expect("entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    assert_eq!(touched, ["media01"]);
+    assert_eq!(hosts_written(&root), ["media01"]);
     let written: Vec<PathBuf> = files_under(&root.join("media01"));
     assert!(
         written
@@ -116,17 +106,7 @@ async fn a_request_runs_against_the_inventory_it_names() {
         dev.dump_log();
     }
     assert!(watched.status.success(), "{}", stdout(&watched));
-    let touched: Vec<String> = std::fs::read_dir(workspace.homelab_root())
-        .expect("the run wrote under site_root")
-        .map(|entry| {
-            entry
-                .expect("entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    assert_eq!(touched, ["media-staging"]);
+    assert_eq!(hosts_written(&workspace.homelab_root()), ["media-staging"]);
 }
 
 /// Running a whole multi-service site playbook for a request is high risk, and the plan says
@@ -181,6 +161,22 @@ async fn the_whole_site_is_high_risk_and_every_piece_of_work_is_planned() {
         text.contains("generate a template for deploying Minecraft"),
         "{text}"
     );
+}
+
+/// The hosts a run wrote under `root` (each writes under `root/<host>/`), sorted.
+fn hosts_written(root: &Path) -> Vec<String> {
+    let mut hosts: Vec<String> = std::fs::read_dir(root)
+        .expect("the run wrote under site_root")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    hosts.sort();
+    hosts
 }
 
 async fn submit(

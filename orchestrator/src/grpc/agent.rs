@@ -1,7 +1,8 @@
 //! `chiffon.v1.AgentService`.
 
+use crate::catalog::CatalogReport;
 use crate::convert;
-use crate::engine::{CatalogReport, Claim, Orchestrator};
+use crate::engine::{Claim, Orchestrator};
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::agent_service_server::AgentService;
 use tonic::{Request, Response, Status};
