@@ -41,6 +41,8 @@ const PHRASE_BOOST: f64 = 1.35;
 const NAMED_STRENGTH: f64 = 0.8;
 /// Share of its field's weight a service or image after the first keeps.
 const SECONDARY_ITEM: f64 = 0.85;
+/// Most letters a word may have beyond another it begins with and still be a form of it.
+const MAX_PREFIX_EXTRA: usize = 3;
 /// Shortest word (in letters) matched by prefix or written without spaces.
 const MIN_PARTIAL_LENGTH: usize = 5;
 
@@ -469,8 +471,12 @@ fn match_quality(word: &Token, term: &Term, prose: bool) -> f64 {
     {
         return 1.0;
     }
+    // Another form of the same word ("config", "configur"), not a longer word that begins
+    // with it ("photo", "photoprism").
     let shorter = word.stem.len().min(term.stem.len());
+    let longer = word.stem.len().max(term.stem.len());
     if shorter >= MIN_PARTIAL_LENGTH
+        && longer - shorter <= MAX_PREFIX_EXTRA
         && (word.stem.starts_with(&term.stem) || term.stem.starts_with(&word.stem))
     {
         return PREFIX_MATCH;

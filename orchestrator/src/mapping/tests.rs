@@ -144,3 +144,18 @@ fn what_is_added_somewhere_is_an_argument_and_the_destination_decides() {
         "{outcome:#?}"
     );
 }
+
+#[test]
+fn a_longer_word_is_not_a_form_of_the_word_it_begins_with() {
+    let mut catalog = site();
+    catalog.parts[0].variables = vec!["photos_root".into()];
+    let outcome = rank("install photoprism", &[catalog], DEFAULT_THRESHOLD, 3);
+    assert!(!outcome.fits, "{outcome:#?}");
+    assert!(
+        outcome.matches.iter().all(|found| !found
+            .reasons
+            .iter()
+            .any(|reason| reason.contains("photos_root"))),
+        "{outcome:#?}"
+    );
+}
