@@ -471,12 +471,13 @@ fn match_quality(word: &Token, term: &Term, prose: bool) -> f64 {
     {
         return 1.0;
     }
-    // Another form of the same word ("config", "configur"), not a longer word that begins
-    // with it ("photo", "photoprism").
+    // Another form of the same word ("config", "configure"), not a longer word that begins
+    // with it ("photos", "photoprism"); lengths as written, since stems cut suffixes such as
+    // "-ism" off names.
     let shorter = word.stem.len().min(term.stem.len());
-    let longer = word.stem.len().max(term.stem.len());
+    let extra = word.compact.len().abs_diff(term.compact.len());
     if shorter >= MIN_PARTIAL_LENGTH
-        && longer - shorter <= MAX_PREFIX_EXTRA
+        && extra <= MAX_PREFIX_EXTRA
         && (word.stem.starts_with(&term.stem) || term.stem.starts_with(&word.stem))
     {
         return PREFIX_MATCH;
