@@ -9,13 +9,34 @@
 //! then how accuracy on the tuning sets moves with the threshold (the data behind
 //! `mapping::DEFAULT_THRESHOLD`, chosen on tuning sets only). Arguments cargo passes to benches
 //! (`--bench`) are ignored.
+//!
+//! To see how one request ranks, set `CHIFFON_MAPPING_REQUEST` to it and
+//! `CHIFFON_MAPPING_REPOSITORY` to a repository (as the sets name it, e.g.
+//! `examples/selfhosted-site`): the bench then prints the five best candidates with their
+//! confidence and reasons, and nothing else.
 
 #[path = "support/mapping_eval.rs"]
 mod mapping_eval;
 
-use chiffon_orchestrator::mapping::DEFAULT_THRESHOLD;
+use chiffon_orchestrator::mapping::{self, DEFAULT_LIMIT, DEFAULT_THRESHOLD};
 
 fn main() {
+    if let Ok(request) = std::env::var("CHIFFON_MAPPING_REQUEST") {
+        let repository = std::env::var("CHIFFON_MAPPING_REPOSITORY")
+            .unwrap_or_else(|_| "examples/homelab-infra".to_owned());
+        let catalog = mapping_eval::catalog_of(&mapping_eval::repository(&repository));
+        let outcome = mapping::rank(&request, &catalog, DEFAULT_THRESHOLD, DEFAULT_LIMIT);
+        println!("{request:?} (fits: {})", outcome.fits);
+        for found in &outcome.matches {
+            println!(
+                "  {:.3}  {}\n         {}",
+                found.confidence,
+                mapping_eval::Answer::of(found).words(),
+                found.reasons.join("; ")
+            );
+        }
+        return;
+    }
     let sets = mapping_eval::load_sets();
     let started = std::time::Instant::now();
     let mut requests = 0;

@@ -6,7 +6,7 @@ use super::roles::RoleInfo;
 use super::source::{self, patterns, scalar_text, string_field, tag_values};
 use super::tasks::{Context, PartUse, RoleRef, Usage, Use};
 use super::vars::{self, Scope};
-use super::{CatalogIssue, Origin, Scanner, jinja, services};
+use super::{CatalogIssue, Origin, Scanner, jinja, readme, services};
 use chiffon_proto::v1::{ComposeStack, Play, Playbook, PlaybookPart, PlaybookVariable};
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::{BTreeSet, HashSet};
@@ -313,6 +313,14 @@ impl Scanner {
             &expansion.parts,
             &expansion.role_tags,
         );
+        // The tags of parts only a tag names (`backup_now` inside the restic role): a README
+        // sentence naming one ("`--tags backup_now` runs a backup right away") is about that
+        // part, even within another entry.
+        let tag_only_tags: Vec<String> = selectable
+            .iter()
+            .filter(|part| part.content.role_infos.is_empty())
+            .flat_map(|part| part.tags.iter().cloned())
+            .collect();
         let mut found = Vec::with_capacity(selectable.len());
         for part in selectable {
             let content = &part.content;
@@ -345,7 +353,16 @@ impl Scanner {
                     .unwrap_or_default()
             } else {
                 let mut said: Vec<String> = own_description.into_iter().collect();
-                said.extend(readme.describe(&names));
+                let others: Vec<&str> = tag_only_tags
+                    .iter()
+                    .filter(|tag| !part.tags.contains(tag))
+                    .map(String::as_str)
+                    .collect();
+                said.extend(
+                    readme
+                        .describe(&names)
+                        .map(|text| readme::without_sentences_naming(&text, &others)),
+                );
                 said.dedup();
                 said.join(" ")
             };

@@ -173,6 +173,34 @@ impl Readme {
     }
 }
 
+/// `text` without its sentences (or clauses after a semicolon) that name one of `tags` as a
+/// word: what they say is about the part those tags select.
+pub(super) fn without_sentences_naming(text: &str, tags: &[&str]) -> String {
+    if tags.is_empty() {
+        return text.to_owned();
+    }
+    // A sentence ends at ". " or "; ", not at the dot of "home.lan".
+    let mut sentences = Vec::new();
+    let mut start = 0;
+    for (index, c) in text.char_indices() {
+        if matches!(c, '.' | ';') && text[index + 1..].starts_with(' ') {
+            sentences.push(&text[start..=index]);
+            start = index + 1;
+        }
+    }
+    sentences.push(&text[start..]);
+    sentences
+        .into_iter()
+        .filter(|sentence| {
+            !sentence
+                .split(|c: char| c.is_whitespace() || matches!(c, ',' | '(' | ')' | ';' | '.'))
+                .any(|word| tags.contains(&word))
+        })
+        .flat_map(str::split_whitespace)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl Scanner {
     /// The repository's README, read once per scan; empty when there is none.
     pub(super) fn readme(&mut self) -> Rc<Readme> {
@@ -394,6 +422,17 @@ Run `ansible-playbook site.yml --tags backup_now` to back up right away.
             )
         );
         assert_eq!(readme.mentioning_tag("nothing_here"), None);
+    }
+
+    #[test]
+    fn sentences_naming_another_parts_tag_are_left_to_it() {
+        let text = "nightly backups to the USB disk. Installs the script; `--tags backup_now` \
+                    runs a backup right away. See home.lan for more";
+        assert_eq!(
+            without_sentences_naming(&plain(text), &["backup_now"]),
+            "nightly backups to the USB disk. Installs the script; See home.lan for more"
+        );
+        assert_eq!(without_sentences_naming(text, &[]), text);
     }
 
     #[test]

@@ -34,8 +34,8 @@ pub(super) const IMPLIED_RERUN: f64 = 0.5;
 /// other products to compare ("like IFTTT", "for Zigbee2MQTT"), so "install Photoprism" is not
 /// answered by a gallery whose description mentions Photoprism.
 const PRODUCT_IN_PROSE: f64 = 0.5;
-/// How much two neighbouring task words gain when the same item holds them both ("password
-/// manager" in one description): a shared phrase says more than two shared words.
+/// How much task words gain when the same sentence (a description, a task name) holds two or
+/// more of them: a shared phrase says more than shared words.
 const PHRASE_BOOST: f64 = 1.35;
 /// Strength from which a word counts as named by a candidate (see [`Explanation::by_name`]).
 const NAMED_STRENGTH: f64 = 0.8;
@@ -402,18 +402,21 @@ impl<'a> Candidate<'a> {
                 best
             })
             .collect();
-        for pair in 0..words.len().saturating_sub(1) {
-            let (first, second) = (explained[pair], explained[pair + 1]);
-            if let Some(Place::Item(field, _)) = first.place
-                && first.place == second.place
-                && first.literal
-                && second.literal
-                && field.is_prose()
-            {
-                for position in [pair, pair + 1] {
-                    explained[position].strength =
-                        (explained[position].strength * PHRASE_BOOST).min(1.0);
-                }
+        // Task words that one sentence of the repository holds together ("comics" and "manga"
+        // in Komga's description) say more than the same words scattered over a candidate.
+        let sentences: Vec<Place> = explained
+            .iter()
+            .filter(|explanation| explanation.literal)
+            .filter_map(|explanation| explanation.place)
+            .filter(|place| matches!(place, Place::Item(field, _) if field.is_prose()))
+            .collect();
+        for explanation in &mut explained {
+            let shared = explanation.literal
+                && explanation.place.is_some_and(|place| {
+                    sentences.iter().filter(|other| **other == place).count() >= 2
+                });
+            if shared {
+                explanation.strength = (explanation.strength * PHRASE_BOOST).min(1.0);
             }
         }
         for pair in 0..words.len().saturating_sub(1) {

@@ -1,5 +1,6 @@
 //! What words mean: the infrastructure vocabulary (`vocabulary.txt`), general English synonyms
-//! from WordNet, stop words, and stems. Built once per process, on first use.
+//! from WordNet, how common English words are (`word-frequencies.txt`, from wordfreq), stop
+//! words, and stems. Built once per process, on first use.
 //!
 //! Two sources, on purpose. The vocabulary is short and specific: actions ("install" is
 //! *deploy*), kinds of infrastructure and their common tools ("caddy" is a *reverse proxy*),
@@ -14,6 +15,9 @@ use std::sync::OnceLock;
 
 /// The vocabulary, one concept per line (see the file's header).
 const VOCABULARY: &str = include_str!("vocabulary.txt");
+
+/// How common English words are, on the Zipf scale (see the file's header).
+const WORD_FREQUENCIES: &str = include_str!("word-frequencies.txt");
 
 /// Words that say nothing about which playbook to run.
 const STOP_WORDS: &[&str] = &[
@@ -157,6 +161,21 @@ const STOP_WORDS: &[&str] = &[
     "whose",
 ];
 
+/// The Zipf frequency of every word in [`WORD_FREQUENCIES`]: lines of a frequency followed by
+/// the words that have it.
+fn load_frequencies() -> HashMap<&'static str, f64> {
+    WORD_FREQUENCIES
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let mut fields = line.split_ascii_whitespace();
+            let zipf: f64 = fields.next()?.parse().ok()?;
+            Some(fields.map(move |word| (word, zipf)))
+        })
+        .flatten()
+        .collect()
+}
+
 /// Shortest word (in characters) whose misspelling by one letter still counts as the word.
 pub(super) const MIN_TYPO_LENGTH: usize = 6;
 /// Shortest unknown word read as the vocabulary word it misspells ("deply", "instal").
@@ -193,6 +212,9 @@ pub(super) struct Lexicon {
     member_words: Vec<(String, String)>,
     /// Stems of the words WordNet knows: English, as opposed to product names ("photoprism").
     english: HashSet<String>,
+    /// Lower-cased word → its Zipf frequency (log10 of occurrences per billion words), for
+    /// the words at 3.0 and above.
+    zipf: HashMap<&'static str, f64>,
 }
 
 /// The lexicon, built on first use.
@@ -213,6 +235,7 @@ impl Lexicon {
             tools: HashSet::new(),
             member_words: Vec::new(),
             english: HashSet::new(),
+            zipf: load_frequencies(),
         };
         lexicon.load_vocabulary();
         lexicon.load_wordnet();
@@ -316,6 +339,12 @@ impl Lexicon {
     /// Stems of the content words of `text`, in order (stop words kept: phrases need them).
     fn stems_of(&self, text: &str) -> Vec<String> {
         raw_words(text).iter().map(|word| self.stem(word)).collect()
+    }
+
+    /// How often `lower` occurs in English on the Zipf scale: about 7 for "the", 5.7 for
+    /// "place", 3.5 for "subtitles", 0 for words rarer than 3 and for product names.
+    pub fn zipf_frequency(&self, lower: &str) -> f64 {
+        self.zipf.get(lower).copied().unwrap_or(0.0)
     }
 
     pub fn is_stop_word(&self, lower: &str) -> bool {

@@ -18,6 +18,9 @@
 //! ("install a minecraft server") cannot reach a high confidence however well the other half
 //! matches. Then:
 //!
+//! - a common English word ("keep", "place", "family") weighs less than a rare one ("subtitles",
+//!   "rss"), by its frequency in general English, unless the repository names something after
+//!   it; and a word many candidates explain weighs less than one few do;
 //! - a word a competitor explains through a stronger field counts less for the weaker candidate
 //!   ("portal" is what `deploy-portal.yml` is named after; the monitors playbook only mentions
 //!   portals), so the runner-up's confidence says how plausible it really is;
@@ -82,6 +85,13 @@ const ARGUMENT_WEIGHT: f64 = 0.5;
 const HEAD_OBJECTS: usize = 2;
 /// Weight kept by a word every candidate explains; rarer words keep more, up to all of it.
 const COMMON_WORD_WEIGHT: f64 = 0.5;
+/// Zipf frequency (log10 of occurrences per billion words) at which a task word keeps half its
+/// weight: commoner words ("place", "keep", "family") say less about which playbook is meant
+/// than rarer ones ("subtitles", "rss"), in any repository.
+const HALF_WEIGHT_ZIPF: f64 = 5.0;
+/// Strength from which an explanation counts when judging how common a word is in the
+/// repository: a task's name or more, not a template's or a variable's.
+const TELLING_STRENGTH: f64 = 0.5;
 /// Weight kept by an English word that nothing in the repository explains.
 const UNKNOWN_WORD_WEIGHT: f64 = 0.5;
 /// Confidence kept when the task names things but the candidate explains none of them.
@@ -204,8 +214,22 @@ impl<'a> Matcher<'a> {
             if word.class == WordClass::Object && !word.product && explaining == 0 {
                 word.weight *= UNKNOWN_WORD_WEIGHT;
             }
-            if word.class == WordClass::Object && explaining > 0 {
-                let rarity = (total / explaining as f64).ln() / total.ln().max(1.0);
+            // A common English word says little ("keep", "place", "family"), unless the
+            // repository names something after it (the tag `backup_now` for "right now").
+            let names_something = explanations
+                .iter()
+                .any(|candidate| candidate[position].by_name());
+            if word.class == WordClass::Object && !names_something {
+                word.weight *= informativeness(&word.surface);
+            }
+            // Only what says something counts: dozens of variables named `*_password` do not
+            // make "password" a common word of the repository.
+            let telling = explanations
+                .iter()
+                .filter(|candidate| candidate[position].strength >= TELLING_STRENGTH)
+                .count();
+            if word.class == WordClass::Object && telling > 0 {
+                let rarity = (total / telling as f64).ln() / total.ln().max(1.0);
                 word.weight *= COMMON_WORD_WEIGHT + (1.0 - COMMON_WORD_WEIGHT) * rarity;
             }
         }
@@ -394,6 +418,20 @@ fn selection(candidate: &Candidate<'_>) -> RunOptions {
         limit,
         ..RunOptions::default()
     }
+}
+
+/// The share of its weight a task word keeps for how common it is in English: about 1 for rare
+/// words and names, half at [`HALF_WEIGHT_ZIPF`], 0.1 for "need". A phrase ("reverse proxy")
+/// is as telling as its rarest word.
+fn informativeness(surface: &str) -> f64 {
+    let lexicon = lexicon::lexicon();
+    surface
+        .split_whitespace()
+        .map(|word| {
+            let zipf = lexicon.zipf_frequency(&word.to_lowercase());
+            1.0 / (1.0 + 10f64.powf(zipf - HALF_WEIGHT_ZIPF))
+        })
+        .fold(0.0, f64::max)
 }
 
 /// Lower-cased, stemmed content words of `text`, for callers that only compare words (the

@@ -159,3 +159,64 @@ fn a_longer_word_is_not_a_form_of_the_word_it_begins_with() {
         "{outcome:#?}"
     );
 }
+
+/// The confidence of the best candidate for `task`.
+fn top_confidence(task: &str, catalog: &[Playbook]) -> f64 {
+    rank(task, catalog, DEFAULT_THRESHOLD, 1).matches[0].confidence
+}
+
+#[test]
+fn common_english_words_say_less_than_rare_ones() {
+    assert!(informativeness("keep") < 0.3);
+    assert!(informativeness("subtitles") > 0.9);
+    assert!(informativeness("jellyfin") > 0.99, "a name is rare");
+    // A phrase is as telling as its rarest word.
+    assert!(informativeness("reverse proxy") > informativeness("reverse"));
+    // "a place to keep" is filler around what the request is about ("TV series" in Sonarr's
+    // description): it costs the answer little.
+    let catalog = [site()];
+    let plain = top_confidence("tv series", &catalog);
+    let wordy = top_confidence("a place to keep our tv series", &catalog);
+    assert!(wordy >= 0.8 * plain, "{wordy} against {plain}");
+    assert_eq!(
+        best("a place to keep our tv series", &catalog).as_deref(),
+        Some("site.yml --tags sonarr --limit media")
+    );
+}
+
+#[test]
+fn variables_named_after_a_word_do_not_make_it_common() {
+    let mut catalog = site();
+    catalog.parts.push(PlaybookPart {
+        name: "vault".into(),
+        tags: vec!["vault".into()],
+        play_indexes: vec![1],
+        roles: vec!["vault".into()],
+        services: vec!["vault".into()],
+        description: "Vault: password manager for the family".into(),
+        ..PlaybookPart::default()
+    });
+    let without_variables = top_confidence("store our passwords", &[catalog.clone()]);
+    for index in 0..20 {
+        let name = format!("app{index}");
+        catalog.parts.push(PlaybookPart {
+            name: name.clone(),
+            tags: vec![name.clone()],
+            play_indexes: vec![1],
+            roles: vec![name.clone()],
+            services: vec![name.clone()],
+            variables: vec![format!("{name}_password")],
+            description: format!("App {index}: a web application"),
+            ..PlaybookPart::default()
+        });
+    }
+    let with_variables = top_confidence("store our passwords", &[catalog.clone()]);
+    assert!(
+        with_variables >= 0.95 * without_variables,
+        "{with_variables} against {without_variables}"
+    );
+    assert_eq!(
+        best("I need something to manage our passwords", &[catalog]).as_deref(),
+        Some("site.yml --tags vault --limit edge")
+    );
+}

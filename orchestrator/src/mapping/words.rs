@@ -7,6 +7,28 @@ use super::lexicon::{self, lexicon};
 /// Words after which a request names where something goes.
 const DESTINATIONS: &[&str] = &["to", "into", "behind", "through", "onto", "in"];
 
+/// Words that, followed by one of [`PURPOSE_LINKS`], introduce what something is for: in "I
+/// need something to manage my passwords" the request is for a password manager, not to manage
+/// anything.
+const PURPOSE_HEADS: &[&str] = &[
+    "something",
+    "somewhere",
+    "anything",
+    "place",
+    "app",
+    "application",
+    "tool",
+    "way",
+    "software",
+    "program",
+    "service",
+    "solution",
+    "thing",
+];
+
+/// Words after a [`PURPOSE_HEADS`] word that begin its purpose.
+const PURPOSE_LINKS: &[&str] = &["to", "that", "which", "for"];
+
 /// Shortest word taken for a product's name when it is no English word ("non", "vs" are not).
 const MIN_PRODUCT_LENGTH: usize = 4;
 
@@ -104,12 +126,21 @@ fn read_tokens(text: &str, correct_typos: bool) -> Vec<Token> {
     let mut tokens: Vec<Token> = Vec::new();
     let mut index = 0;
     let mut destination = false;
+    let mut purpose = false;
     while index < raw.len() {
         let length = lexicon.phrase_at(&stems[index..]).unwrap_or(1);
         let surface = raw[index..index + length].join(" ");
         let stem = stems[index..index + length].join(" ");
-        index += length;
         let lower = surface.to_lowercase();
+        if length == 1
+            && PURPOSE_HEADS.contains(&lower.as_str())
+            && raw
+                .get(index + 1)
+                .is_some_and(|next| PURPOSE_LINKS.contains(&next.to_lowercase().as_str()))
+        {
+            purpose = true;
+        }
+        index += length;
         if length == 1 && DESTINATIONS.contains(&lower.as_str()) {
             destination = true;
         }
@@ -120,7 +151,11 @@ fn read_tokens(text: &str, correct_typos: bool) -> Vec<Token> {
             continue;
         }
         let listed = lexicon.concepts_of(&stem);
-        let class = class_of(listed);
+        let class = match class_of(listed) {
+            // What something is for describes it: "manage" in "something to manage passwords".
+            WordClass::Action if purpose => WordClass::Object,
+            class => class,
+        };
         let concepts = lexicon.meanings(listed);
         tokens.push(Token {
             tool: lexicon.is_tool(&stem),
@@ -183,6 +218,18 @@ mod tests {
                 ("nightly".to_owned(), WordClass::Generic),
             ]
         );
+    }
+
+    #[test]
+    fn what_something_is_for_describes_it() {
+        assert_eq!(
+            surfaces("I need something to back up my photos"),
+            [
+                ("back up".to_owned(), WordClass::Object),
+                ("photos".to_owned(), WordClass::Object),
+            ]
+        );
+        assert_eq!(surfaces("back up my photos")[0].1, WordClass::Action);
     }
 
     #[test]
