@@ -16,13 +16,15 @@ fn floor(set: &str) -> f64 {
         "homelab-infra.tuning" => 0.9,
         "ansible-nas.tuning" => 0.9,
         "selfhosted-site.tuning" => 0.85,
-        "ansible-nas.development" => 0.78,
+        "ansible-nas.development" => 0.8,
+        "ansible-nas.development-2" => 0.78,
         "selfhosted-site.development" => 0.88,
+        "selfhosted-site.development-2" => 0.8,
         // The goal is 0.9 on every held-out set; these floors hold what is reached today.
         "ansible-nas.heldout" => 0.72,
         "selfhosted-site.heldout" => 0.76,
         "plans.development" => 0.55,
-        "plans.heldout" => 0.66,
+        "plans.heldout" => 0.75,
         other => panic!("no floor for the labelled set {other}: give it one"),
     }
 }

@@ -56,10 +56,16 @@ pub fn repository(named: &str) -> PathBuf {
     path
 }
 
-/// A repository's catalog, scanned the way the infrastructure agent scans it (real YAML parsing
-/// of the real files).
+/// A repository's catalog, scanned the way the infrastructure agent scans it: real YAML parsing
+/// of the real files, then what Ansible says (`ansible-inventory`, `ansible-playbook
+/// --list-tasks`), so the places a request names ("on hass01") are the inventory's.
 pub fn catalog_of(repo: &Path) -> Vec<Playbook> {
-    let catalog = chiffon_agents::catalog::scan(repo)
+    let setup = chiffon_agents::ansible::AnsibleSetup::new(repo);
+    let catalog = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the scan")
+        .block_on(chiffon_agents::catalog::refresh::scan_repository(&setup))
         .unwrap_or_else(|error| panic!("cannot scan {}: {error}", repo.display()));
     assert!(
         !catalog.playbooks.is_empty(),

@@ -200,6 +200,8 @@ pub(super) struct Explanation {
     pub place: Option<Place>,
     /// The same word (or name) is there, not a concept, synonym or misspelling of it.
     pub literal: bool,
+    /// Only a WordNet synonym is there: one sense among many ("sending" for "mail").
+    pub synonym: bool,
 }
 
 /// A playbook, or one part of it, indexed for matching.
@@ -372,6 +374,7 @@ impl<'a> Candidate<'a> {
                                 strength,
                                 place: Some(Place::Item(field.field, term.item)),
                                 literal: quality == 1.0,
+                                synonym: quality == SYNONYM_MATCH,
                             };
                         }
                     }
@@ -392,6 +395,7 @@ impl<'a> Candidate<'a> {
                         strength,
                         place: Some(place),
                         literal: false,
+                        synonym: false,
                     };
                 }
                 if word.product
@@ -433,6 +437,7 @@ impl<'a> Candidate<'a> {
                                 strength,
                                 place: Some(Place::Item(field.field, term.item)),
                                 literal: true,
+                                synonym: false,
                             };
                         }
                     }

@@ -94,7 +94,8 @@ const HALF_WEIGHT_ZIPF: f64 = 5.0;
 const TELLING_STRENGTH: f64 = 0.5;
 /// Weight kept by an English word that nothing in the repository explains.
 const UNKNOWN_WORD_WEIGHT: f64 = 0.5;
-/// Confidence kept when the task names things but the candidate explains none of them.
+/// Confidence kept when the task names things but the candidate explains none of them, or only
+/// through WordNet synonyms, which mix every sense of a word.
 const NO_OBJECT_FACTOR: f64 = 0.5;
 /// Confidence a whole site playbook keeps when the task neither names it nor asks for everything:
 /// running everything is the costliest reading of a request, taken only when asked for.
@@ -363,10 +364,9 @@ impl<'a> Matcher<'a> {
         confidence *= UNEXPLAINED_PRODUCT_FACTOR.powi(unexplained_products as i32);
 
         let names_objects = words.iter().any(|word| word.class == WordClass::Object);
-        let explains_an_object = words
-            .iter()
-            .zip(own)
-            .any(|(word, explained)| word.class == WordClass::Object && explained.strength > 0.0);
+        let explains_an_object = words.iter().zip(own).any(|(word, explained)| {
+            word.class == WordClass::Object && explained.strength > 0.0 && !explained.synonym
+        });
         if names_objects && !explains_an_object {
             confidence *= NO_OBJECT_FACTOR;
         }

@@ -220,3 +220,27 @@ fn variables_named_after_a_word_do_not_make_it_common() {
         Some("site.yml --tags vault --limit edge")
     );
 }
+
+#[test]
+fn a_request_explained_only_through_synonyms_does_not_fit() {
+    let mut catalog = site();
+    catalog.parts.push(PlaybookPart {
+        name: "notify".into(),
+        tags: vec!["notify".into()],
+        play_indexes: vec![1],
+        roles: vec!["notify".into()],
+        services: vec!["notify".into()],
+        description: "Notify: self-hosted server for sending push notifications".into(),
+        ..PlaybookPart::default()
+    });
+    // WordNet has "mail" among the senses of "send": not evidence enough for a mail server.
+    let outcome = rank("set up a mail server", &[catalog], DEFAULT_THRESHOLD, 3);
+    assert!(
+        outcome.matches[0]
+            .reasons
+            .iter()
+            .any(|reason| reason.contains("'mail'")),
+        "{outcome:#?}"
+    );
+    assert!(!outcome.fits, "{outcome:#?}");
+}
