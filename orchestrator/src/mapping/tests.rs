@@ -1,9 +1,9 @@
 use super::*;
 use chiffon_proto::v1::{Play, Playbook, PlaybookPart};
 
-/// A site playbook with one play per group, each application's role selected by its tag.
-fn site() -> Playbook {
-    let part = |name: &str, play: i32, description: &str| PlaybookPart {
+/// An application's part of a site playbook: its role, service and tag all named `name`.
+fn part(name: &str, play: i32, description: &str) -> PlaybookPart {
+    PlaybookPart {
         name: name.into(),
         tags: vec![name.into()],
         play_indexes: vec![play],
@@ -11,7 +11,11 @@ fn site() -> Playbook {
         services: vec![name.into()],
         description: description.into(),
         ..PlaybookPart::default()
-    };
+    }
+}
+
+/// A site playbook with one play per group, each application's role selected by its tag.
+fn site() -> Playbook {
     let play = |name: &str, hosts: &str, roles: &[&str]| Play {
         name: name.into(),
         path: "site.yml".into(),
@@ -187,27 +191,15 @@ fn common_english_words_say_less_than_rare_ones() {
 #[test]
 fn variables_named_after_a_word_do_not_make_it_common() {
     let mut catalog = site();
-    catalog.parts.push(PlaybookPart {
-        name: "vault".into(),
-        tags: vec!["vault".into()],
-        play_indexes: vec![1],
-        roles: vec!["vault".into()],
-        services: vec!["vault".into()],
-        description: "Vault: password manager for the family".into(),
-        ..PlaybookPart::default()
-    });
+    catalog
+        .parts
+        .push(part("vault", 1, "Vault: password manager for the family"));
     let without_variables = top_confidence("store our passwords", &[catalog.clone()]);
     for index in 0..20 {
         let name = format!("app{index}");
         catalog.parts.push(PlaybookPart {
-            name: name.clone(),
-            tags: vec![name.clone()],
-            play_indexes: vec![1],
-            roles: vec![name.clone()],
-            services: vec![name.clone()],
             variables: vec![format!("{name}_password")],
-            description: format!("App {index}: a web application"),
-            ..PlaybookPart::default()
+            ..part(&name, 1, &format!("App {index}: a web application"))
         });
     }
     let with_variables = top_confidence("store our passwords", &[catalog.clone()]);
@@ -224,15 +216,11 @@ fn variables_named_after_a_word_do_not_make_it_common() {
 #[test]
 fn a_request_explained_only_through_synonyms_does_not_fit() {
     let mut catalog = site();
-    catalog.parts.push(PlaybookPart {
-        name: "notify".into(),
-        tags: vec!["notify".into()],
-        play_indexes: vec![1],
-        roles: vec!["notify".into()],
-        services: vec!["notify".into()],
-        description: "Notify: self-hosted server for sending push notifications".into(),
-        ..PlaybookPart::default()
-    });
+    catalog.parts.push(part(
+        "notify",
+        1,
+        "Notify: self-hosted server for sending push notifications",
+    ));
     // WordNet has "mail" among the senses of "send": not evidence enough for a mail server.
     let outcome = rank("set up a mail server", &[catalog], DEFAULT_THRESHOLD, 3);
     assert!(
