@@ -75,7 +75,7 @@ fn main() {
         print!("  {:>24}", set.name);
     }
     println!();
-    for step in 6..=16 {
+    for step in 4..=16 {
         let threshold = f64::from(step) * 0.05;
         let marker = if (threshold - DEFAULT_THRESHOLD).abs() < 1e-9 {
             "*"

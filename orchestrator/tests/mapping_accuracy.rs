@@ -14,17 +14,17 @@ use chiffon_orchestrator::planner;
 fn floor(set: &str) -> f64 {
     match set {
         "homelab-infra.tuning" => 0.9,
-        "ansible-nas.tuning" => 0.9,
-        "selfhosted-site.tuning" => 0.85,
-        "ansible-nas.development" => 0.8,
-        "ansible-nas.development-2" => 0.78,
-        "selfhosted-site.development" => 0.88,
-        "selfhosted-site.development-2" => 0.8,
+        "ansible-nas.tuning" => 0.95,
+        "selfhosted-site.tuning" => 0.9,
+        "ansible-nas.development" => 0.83,
+        "ansible-nas.development-2" => 0.8,
+        "selfhosted-site.development" => 0.9,
+        "selfhosted-site.development-2" => 0.9,
         // The goal is 0.9 on every held-out set; these floors hold what is reached today.
-        "ansible-nas.heldout" => 0.72,
-        "selfhosted-site.heldout" => 0.76,
-        "plans.development" => 0.55,
-        "plans.heldout" => 0.75,
+        "ansible-nas.heldout" => 0.8,
+        "selfhosted-site.heldout" => 0.8,
+        "plans.development" => 0.7,
+        "plans.heldout" => 0.8,
         other => panic!("no floor for the labelled set {other}: give it one"),
     }
 }

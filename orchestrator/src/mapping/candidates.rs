@@ -18,7 +18,7 @@ use chiffon_proto::v1::{Playbook, PlaybookPart};
 const PREFIX_MATCH: f64 = 0.9;
 /// Quality of a word matching a playbook word through a shared concept ("install" for
 /// "deploy", "caddy" for "reverse proxy").
-const CONCEPT_MATCH: f64 = 0.85;
+const CONCEPT_MATCH: f64 = 0.75;
 /// Quality of a word matching its misspelling by one letter ("manger" for "manager").
 const TYPO_MATCH: f64 = 0.8;
 /// Quality of a word matching a WordNet synonym ("film" for "movie"): weaker, because WordNet
@@ -97,7 +97,7 @@ impl Field {
     }
 
     /// Fields of sentences rather than names: descriptions and task names.
-    fn is_prose(self) -> bool {
+    pub(super) fn is_prose(self) -> bool {
         matches!(self, Field::Description | Field::Task | Field::Play)
     }
 
@@ -175,6 +175,9 @@ pub(super) enum Place {
     Item(Field, usize),
     /// By what it is: it deploys something, so it explains "install".
     Deploys,
+    /// By what it is: it applies roles that deploy no service (a base layout), so it explains
+    /// "set up" or "apply", more weakly.
+    AppliesRoles,
     /// By what it is: a site playbook, so it explains "everything".
     WholeSite,
 }
@@ -213,6 +216,8 @@ pub(super) struct Candidate<'a> {
     name_terms: Vec<Term>,
     /// It deploys services or runs images, so "install it" needs no word of its own.
     deploys: bool,
+    /// It applies roles but deploys no service: "set up" and "apply" fit it less well.
+    applies_roles: bool,
     /// The whole of a site playbook.
     pub site: bool,
 }
@@ -306,6 +311,7 @@ impl<'a> Candidate<'a> {
             fields,
             deploys: (site || !services.is_empty() || !images.is_empty())
                 && !names_another_action(&name),
+            applies_roles: !playbook.roles.is_empty() && !names_another_action(&name),
             name_terms: name_terms(&name),
             site,
         }
@@ -353,6 +359,7 @@ impl<'a> Candidate<'a> {
             name_terms: name_terms(&part.name),
             deploys: (!part.services.is_empty() || !part.images.is_empty())
                 && !names_another_action(&part.name),
+            applies_roles: !part.roles.is_empty() && !names_another_action(&part.name),
             site: false,
         }
     }
@@ -385,6 +392,10 @@ impl<'a> Candidate<'a> {
                     && (word.is("configure") || word.is("add") || word.is("start"))
                 {
                     Some((Place::Deploys, IMPLIED_RERUN))
+                } else if self.applies_roles
+                    && (word.is("deploy") || word.is("update") || word.is("configure"))
+                {
+                    Some((Place::AppliesRoles, IMPLIED_RERUN))
                 } else if self.site && word.is("site") {
                     Some((Place::WholeSite, IMPLIED_ACTION))
                 } else {

@@ -22,6 +22,7 @@ pub(super) fn reasons(
                 PlaceKey::Item(field, if field.names_items() { item } else { 0 })
             }
             Some(Place::Deploys) => PlaceKey::Deploys,
+            Some(Place::AppliesRoles) => PlaceKey::AppliesRoles,
             Some(Place::WholeSite) => PlaceKey::WholeSite,
             None => {
                 unexplained.push(format!("'{}'", word.surface));
@@ -61,6 +62,16 @@ pub(super) fn reasons(
                         None => format!("deploys services (for {quoted})"),
                     }
                 }
+                PlaceKey::AppliesRoles => {
+                    let roles = match candidate.part {
+                        Some(part) => &part.roles,
+                        None => &candidate.playbook.roles,
+                    };
+                    match roles.first() {
+                        Some(role) => format!("applies role {role} (for {quoted})"),
+                        None => format!("applies roles (for {quoted})"),
+                    }
+                }
                 PlaceKey::WholeSite => format!("runs the whole site (for {quoted})"),
             }
         })
@@ -76,6 +87,7 @@ pub(super) fn reasons(
 enum PlaceKey {
     Item(Field, usize),
     Deploys,
+    AppliesRoles,
     WholeSite,
 }
 

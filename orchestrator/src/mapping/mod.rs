@@ -28,7 +28,8 @@
 //!   that does not explain the task's action loses much of its confidence: a playbook that
 //!   deploys Uptime Kuma is the wrong answer to "remove Uptime Kuma";
 //! - a candidate that explains only the action and none of the things the task names is weak
-//!   evidence: many playbooks deploy *something*;
+//!   evidence: many playbooks deploy *something*; one that leaves unexplained what the task is
+//!   about (its first thing: "kernel" in "upgrade the kernel on the nas") answers another task;
 //! - candidates whose name the task covers rank above broader ones that merely mention the same
 //!   words (`deploy-uptime-kuma.yml` over `site.yml` for "deploy Uptime Kuma"), and a whole
 //!   playbook ranks above an equally good part of another one (it is the simpler command).
@@ -43,7 +44,7 @@ mod targets;
 mod words;
 
 use crate::planner::RunOptions;
-use candidates::{Candidate, Explanation};
+use candidates::{Candidate, Explanation, Place};
 use chiffon_proto::v1::{Playbook, PlaybookPart};
 use std::collections::BTreeSet;
 use words::{Token, WordClass};
@@ -52,14 +53,15 @@ use words::{Token, WordClass};
 /// ([`OrchestratorConfig::match_threshold`](crate::OrchestratorConfig::match_threshold)).
 ///
 /// Chosen on the tuning and development sets, never on the held-out ones (run `cargo bench -p
-/// chiffon-orchestrator --bench mapping`, which prints accuracy for thresholds from 0.30 to 0.80
-/// on those sets): right answers mostly score 0.5 and more while requests nothing in the
-/// repository does stay below about 0.45 (their words are only half explained, or their action
-/// is not what the candidate does). 0.48 is the best of that gap on every set, and it leans
-/// towards answering "no playbook fits" over running the wrong playbook, which is the costlier
-/// mistake: a plan that needs a custom playbook cannot be approved until someone looks at it, a
-/// wrong playbook would run as approved.
-pub const DEFAULT_THRESHOLD: f64 = 0.48;
+/// chiffon-orchestrator --bench mapping`, which prints accuracy for thresholds from 0.20 to 0.80
+/// on those sets). A candidate that leaves what the request is about unexplained loses much of
+/// its confidence (see `UNEXPLAINED_HEAD_FACTOR`), so requests nothing in the repository does
+/// mostly stay below 0.3, while right answers to requests that describe a service in other
+/// words ("a place to read rss feeds") score from 0.3 up. 0.30 is where accuracy peaks on every
+/// set; below it, requests nothing does start to find a playbook, which is the costlier mistake:
+/// a plan that needs a custom playbook cannot be approved until someone looks at it, a wrong
+/// playbook would run as approved.
+pub const DEFAULT_THRESHOLD: f64 = 0.30;
 
 /// How many candidates a match returns unless asked for another number.
 pub const DEFAULT_LIMIT: usize = 5;
@@ -76,9 +78,10 @@ const COMPETITION_EXPONENT: f64 = 1.0;
 /// Confidence kept for each action word of the task the candidate does not explain (at most two
 /// count).
 const UNEXPLAINED_ACTION_FACTOR: f64 = 0.55;
-/// Confidence kept for each product name among the task's first object words the candidate
-/// does not explain: "install kubernetes on the nas" is not about the NAS's docker role.
-const UNEXPLAINED_PRODUCT_FACTOR: f64 = 0.6;
+/// Confidence kept for each of the task's first object words the candidate does not explain,
+/// when the word is a product's name or a rare English word (commoner words cost less): "install
+/// kubernetes on the nas" is not about the NAS's docker role.
+const UNEXPLAINED_HEAD_FACTOR: f64 = 0.6;
 /// Weight kept by what a task adds somewhere ("grafana" in "put grafana behind the proxy").
 const ARGUMENT_WEIGHT: f64 = 0.5;
 /// How many of a task's first object words say what it is about.
@@ -352,16 +355,31 @@ impl<'a> Matcher<'a> {
             .count();
         confidence *= UNEXPLAINED_ACTION_FACTOR.powi(unexplained_actions.min(2) as i32);
 
-        // The products a task is about come first ("install kubernetes on the nas"); one named
-        // later mostly qualifies ("install woodpecker ci to build repos").
-        let unexplained_products = words
+        // What a task is about comes first ("install kubernetes on the nas", "upgrade the
+        // kernel on the nas"); a thing named later mostly qualifies ("set up nfs exports"),
+        // unless it is a product of its own. A candidate that leaves it unexplained, or only
+        // mentions the product in prose, answers another request, the more so the more telling
+        // the word is: a product's name, "kernel", more than "read".
+        let heads = words
             .iter()
             .zip(own)
             .filter(|(word, _)| word.class == WordClass::Object && !word.argument)
             .take(HEAD_OBJECTS)
-            .filter(|(word, explained)| word.product && explained.strength == 0.0)
-            .count();
-        confidence *= UNEXPLAINED_PRODUCT_FACTOR.powi(unexplained_products as i32);
+            .enumerate();
+        for (rank, (word, explained)) in heads {
+            let in_prose =
+                matches!(explained.place, Some(Place::Item(field, _)) if field.is_prose());
+            let unexplained = explained.strength == 0.0 || (word.product && in_prose);
+            if !unexplained || (rank > 0 && !word.product) {
+                continue;
+            }
+            let telling = if word.product {
+                1.0
+            } else {
+                informativeness(&word.surface)
+            };
+            confidence *= 1.0 - (1.0 - UNEXPLAINED_HEAD_FACTOR) * telling;
+        }
 
         let names_objects = words.iter().any(|word| word.class == WordClass::Object);
         let explains_an_object = words.iter().zip(own).any(|(word, explained)| {

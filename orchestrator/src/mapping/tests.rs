@@ -232,3 +232,47 @@ fn a_request_explained_only_through_synonyms_does_not_fit() {
     );
     assert!(!outcome.fits, "{outcome:#?}");
 }
+
+#[test]
+fn a_candidate_that_leaves_what_the_task_is_about_unexplained_does_not_fit() {
+    let catalog = [site()];
+    // Caddy is the reverse proxy; nothing explains "kernel", which the task is about.
+    let outcome = rank(
+        "rebuild the kernel for the reverse proxy",
+        &catalog,
+        DEFAULT_THRESHOLD,
+        3,
+    );
+    assert!(!outcome.fits, "{outcome:#?}");
+    // A detail after what the task is about is only a detail.
+    assert_eq!(
+        best("set up jellyfin transcoding", &catalog).as_deref(),
+        Some("site.yml --tags jellyfin --limit media")
+    );
+}
+
+#[test]
+fn a_role_that_deploys_no_service_still_sets_something_up() {
+    let mut catalog = site();
+    catalog.parts.push(PlaybookPart {
+        services: Vec::new(),
+        ..part(
+            "common",
+            0,
+            "common: base layout of every box, motd and timezone",
+        )
+    });
+    let outcome = rank("apply the base setup", &[catalog], DEFAULT_THRESHOLD, 3);
+    let found = outcome.best_fit().expect("the base role fits");
+    assert_eq!(
+        explain::command(found),
+        "site.yml --tags common --limit media"
+    );
+    assert!(
+        found
+            .reasons
+            .iter()
+            .any(|reason| reason.starts_with("applies role common")),
+        "{found:#?}"
+    );
+}

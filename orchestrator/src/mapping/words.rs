@@ -138,7 +138,10 @@ fn read_tokens(text: &str, correct_typos: bool) -> Vec<Token> {
                 .get(index + 1)
                 .is_some_and(|next| PURPOSE_LINKS.contains(&next.to_lowercase().as_str()))
         {
+            // "a place to", "an app that": a placeholder for what follows, not a word of it.
             purpose = true;
+            index += length;
+            continue;
         }
         index += length;
         if length == 1 && DESTINATIONS.contains(&lower.as_str()) {
