@@ -491,12 +491,15 @@ fn match_quality(word: &Token, term: &Term, prose: bool) -> f64 {
         return 1.0;
     }
     // Another form of the same word ("config", "configure"), not a longer word that begins
-    // with it ("photos", "photoprism"); lengths as written, since stems cut suffixes such as
-    // "-ism" off names.
+    // with it ("photos", "photoprism", "watching", "watchtower"): lengths as written, since
+    // stems cut suffixes such as "-ism" off names, and as stemmed, since "-ing" is no letters
+    // of a name.
     let shorter = word.stem.len().min(term.stem.len());
     let extra = word.compact.len().abs_diff(term.compact.len());
+    let extra_stemmed = word.stem.len().abs_diff(term.stem.len());
     if shorter >= MIN_PARTIAL_LENGTH
         && extra <= MAX_PREFIX_EXTRA
+        && extra_stemmed < MAX_PREFIX_EXTRA
         && (word.stem.starts_with(&term.stem) || term.stem.starts_with(&word.stem))
     {
         return PREFIX_MATCH;
@@ -527,9 +530,14 @@ fn match_quality(word: &Token, term: &Term, prose: bool) -> f64 {
 }
 
 /// True when `name` starts with an action other than deploying ("Configure Uptime Kuma
-/// monitors", "Back up the NAS"): then the candidate does not explain "install" by what it is.
-/// A name of one word ("healthchecks.io") says what it is, not what it does.
+/// monitors", "Back up the NAS", `backup_now`): then the candidate does not explain "install" by
+/// what it is. A name of one word, or a domain's ("healthchecks.io", "netboot.xyz"), says what
+/// it is, not what it does.
 fn names_another_action(name: &str) -> bool {
+    let domain = name.contains('.') && !name.contains(char::is_whitespace);
+    if domain {
+        return false;
+    }
     match words::tokens(name).as_slice() {
         [first, _, ..] => {
             first.class == words::WordClass::Action && !first.is("deploy") && !first.is("update")

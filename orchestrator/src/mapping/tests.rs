@@ -276,3 +276,34 @@ fn a_role_that_deploys_no_service_still_sets_something_up() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn a_stemmed_word_is_not_a_form_of_a_longer_name() {
+    let mut catalog = site();
+    catalog.parts.push(part(
+        "watchtower",
+        0,
+        "Watchtower: updates the other containers",
+    ));
+    let outcome = rank("watching", &[catalog], DEFAULT_THRESHOLD, 3);
+    assert!(
+        outcome.matches.iter().all(|found| found
+            .part
+            .as_ref()
+            .is_none_or(|part| part.name != "watchtower")),
+        "{outcome:#?}"
+    );
+}
+
+#[test]
+fn a_name_written_as_a_domain_is_a_thing_not_an_action() {
+    let mut catalog = site();
+    catalog.parts.push(PlaybookPart {
+        services: vec!["healthchecks-io".into()],
+        ..part("healthchecks.io", 0, "")
+    });
+    assert_eq!(
+        best("deploy healthchecks", &[catalog]).as_deref(),
+        Some("site.yml --tags healthchecks.io --limit media")
+    );
+}
