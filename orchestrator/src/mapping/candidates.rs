@@ -205,6 +205,9 @@ pub(super) struct Explanation {
     pub literal: bool,
     /// Only a WordNet synonym is there: one sense among many ("sending" for "mail").
     pub synonym: bool,
+    /// A sentence of the repository holds it with other words of the task: a product named
+    /// there is described ("an MQTT broker"), not merely compared with ("for Zigbee2MQTT").
+    pub in_phrase: bool,
 }
 
 /// A playbook, or one part of it, indexed for matching.
@@ -382,6 +385,7 @@ impl<'a> Candidate<'a> {
                                 place: Some(Place::Item(field.field, term.item)),
                                 literal: quality == 1.0,
                                 synonym: quality == SYNONYM_MATCH,
+                                in_phrase: false,
                             };
                         }
                     }
@@ -407,6 +411,7 @@ impl<'a> Candidate<'a> {
                         place: Some(place),
                         literal: false,
                         synonym: false,
+                        in_phrase: false,
                     };
                 }
                 if word.product
@@ -432,6 +437,7 @@ impl<'a> Candidate<'a> {
                 });
             if shared {
                 explanation.strength = (explanation.strength * PHRASE_BOOST).min(1.0);
+                explanation.in_phrase = true;
             }
         }
         for pair in 0..words.len().saturating_sub(1) {
@@ -449,6 +455,7 @@ impl<'a> Candidate<'a> {
                                 place: Some(Place::Item(field.field, term.item)),
                                 literal: true,
                                 synonym: false,
+                                in_phrase: false,
                             };
                         }
                     }

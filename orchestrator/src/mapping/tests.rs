@@ -307,3 +307,20 @@ fn a_name_written_as_a_domain_is_a_thing_not_an_action() {
         Some("site.yml --tags healthchecks.io --limit media")
     );
 }
+
+#[test]
+fn a_product_described_in_a_sentence_is_what_it_is_one_compared_with_is_not() {
+    let mut catalog = site();
+    catalog.parts.push(part(
+        "mosquitto",
+        0,
+        "Mosquitto: an open source MQTT broker, also for Zigbee2MQTT",
+    ));
+    let catalog = [catalog];
+    assert_eq!(
+        best("set up an MQTT broker for the sensors", &catalog).as_deref(),
+        Some("site.yml --tags mosquitto --limit media")
+    );
+    let outcome = rank("set up zigbee2mqtt", &catalog, DEFAULT_THRESHOLD, 3);
+    assert!(!outcome.fits, "{outcome:#?}");
+}

@@ -162,8 +162,10 @@ fn read_tokens(text: &str, correct_typos: bool) -> Vec<Token> {
         let concepts = lexicon.meanings(listed);
         tokens.push(Token {
             tool: lexicon.is_tool(&stem),
+            // "doesn't" is English however WordNet spells it.
             product: class == WordClass::Object
                 && stem.chars().count() >= MIN_PRODUCT_LENGTH
+                && !stem.contains(['\'', '’'])
                 && !lexicon.is_english(&stem),
             compact: compact(&surface),
             surface,
@@ -233,6 +235,14 @@ mod tests {
             ]
         );
         assert_eq!(surfaces("back up my photos")[0].1, WordClass::Action);
+    }
+
+    #[test]
+    fn contractions_are_english_not_product_names() {
+        let words = tokens("a wiki that doesn't need a database");
+        assert_eq!(words[1].surface, "doesn't");
+        assert!(!words[1].product, "{words:?}");
+        assert!(tokens("install photoprism")[1].product);
     }
 
     #[test]
