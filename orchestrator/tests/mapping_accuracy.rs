@@ -16,15 +16,15 @@ fn floor(set: &str) -> f64 {
         "homelab-infra.tuning" => 0.9,
         "ansible-nas.tuning" => 0.95,
         "selfhosted-site.tuning" => 0.9,
-        "ansible-nas.development" => 0.83,
-        "ansible-nas.development-2" => 0.8,
-        "selfhosted-site.development" => 0.9,
+        "ansible-nas.development" => 0.87,
+        "ansible-nas.development-2" => 0.85,
+        "selfhosted-site.development" => 0.92,
         "selfhosted-site.development-2" => 0.9,
         // The goal is 0.9 on every held-out set; these floors hold what is reached today.
         "ansible-nas.heldout" => 0.8,
-        "selfhosted-site.heldout" => 0.8,
+        "selfhosted-site.heldout" => 0.84,
         "plans.development" => 0.7,
-        "plans.heldout" => 0.8,
+        "plans.heldout" => 0.83,
         other => panic!("no floor for the labelled set {other}: give it one"),
     }
 }
