@@ -128,12 +128,7 @@ impl Readme {
         let said: Vec<String> = self
             .sentences
             .iter()
-            .filter(|sentence| {
-                sentence
-                    .text
-                    .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
-                    .any(|word| word == tag)
-            })
+            .filter(|sentence| names_word(&sentence.text, tag))
             .take(MOST)
             .map(|sentence| {
                 if sentence.heading.is_empty() {
@@ -191,14 +186,18 @@ pub(super) fn without_sentences_naming(text: &str, tags: &[&str]) -> String {
     sentences.push(&text[start..]);
     sentences
         .into_iter()
-        .filter(|sentence| {
-            !sentence
-                .split(|c: char| c.is_whitespace() || matches!(c, ',' | '(' | ')' | ';' | '.'))
-                .any(|word| tags.contains(&word))
-        })
+        .filter(|sentence| !tags.iter().any(|tag| names_word(sentence, tag)))
         .flat_map(str::split_whitespace)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// True when `text` holds `word` as a word of its own, not as part of a longer one
+/// (`backup_now` in "`--tags backup_now` runs …", not in "backup_nowhere"); a word may hold
+/// dots (`healthchecks.io`) but not end a sentence with one.
+fn names_word(text: &str, word: &str) -> bool {
+    text.split(|c: char| c.is_whitespace() || matches!(c, ',' | '(' | ')' | ';'))
+        .any(|candidate| candidate.trim_end_matches(['.', ':']) == word)
 }
 
 impl Scanner {
@@ -433,6 +432,11 @@ Run `ansible-playbook site.yml --tags backup_now` to back up right away.
             "nightly backups to the USB disk. Installs the script; See home.lan for more"
         );
         assert_eq!(without_sentences_naming(text, &[]), text);
+        assert!(names_word(
+            "then run --tags healthchecks.io.",
+            "healthchecks.io"
+        ));
+        assert!(!names_word("see backup_nowhere", "backup_now"));
     }
 
     #[test]
