@@ -19,6 +19,10 @@ const VOCABULARY: &str = include_str!("vocabulary.txt");
 /// How common English words are, on the Zipf scale (see the file's header).
 const WORD_FREQUENCIES: &str = include_str!("word-frequencies.txt");
 
+/// Shortest English word an adverb is made of ("safe" in "safely"): shorter ones ("app" in
+/// "apply", "rep" in "reply") make "-ly" words that are no adverbs.
+const MIN_ADVERB_BASE: usize = 4;
+
 /// Words that say nothing about which playbook to run.
 const STOP_WORDS: &[&str] = &[
     "a",
@@ -409,6 +413,24 @@ impl Lexicon {
     /// products and projects ("photoprism", "zigbee2mqtt").
     pub fn is_english(&self, stem: &str) -> bool {
         self.english.contains(stem) || self.members.contains_key(stem)
+    }
+
+    /// True for an adverb made of an English word by "-ly" ("automatically", "cleanly",
+    /// "securely"): it says how something is done, not what to do it to.
+    pub fn is_manner_adverb(&self, lower: &str) -> bool {
+        let Some(base) = lower.strip_suffix("ly") else {
+            return false;
+        };
+        let bases = [
+            base.to_owned(),
+            // "automatically" from "automatic", "happily" from "happy".
+            base.strip_suffix("al").unwrap_or(base).to_owned(),
+            base.strip_suffix('i')
+                .map_or_else(|| base.to_owned(), |stem| format!("{stem}y")),
+        ];
+        bases.iter().any(|base| {
+            base.chars().count() >= MIN_ADVERB_BASE && self.is_english(&self.stem(base))
+        })
     }
 
     /// WordNet synonyms of a stem, as stems.

@@ -211,6 +211,14 @@ impl<'a> Matcher<'a> {
         // meant than a word few explain ("password"): its weight falls with how many do.
         let total = self.candidates.len().max(1) as f64;
         for (position, word) in words.iter_mut().enumerate() {
+            let names_something = explanations
+                .iter()
+                .any(|candidate| candidate[position].by_name());
+            // "Automatically", "cleanly": how the work is done, not what it is about.
+            if word.manner && !names_something {
+                word.class = WordClass::Generic;
+                word.weight = WordClass::Generic.weight();
+            }
             let explaining = explanations
                 .iter()
                 .filter(|candidate| candidate[position].strength > 0.0)
@@ -220,9 +228,6 @@ impl<'a> Matcher<'a> {
             }
             // A common English word says little ("keep", "place", "family"), unless the
             // repository names something after it (the tag `backup_now` for "right now").
-            let names_something = explanations
-                .iter()
-                .any(|candidate| candidate[position].by_name());
             if word.class == WordClass::Object && !names_something {
                 word.weight *= informativeness(&word.surface);
             }
@@ -363,7 +368,9 @@ impl<'a> Matcher<'a> {
         let heads = words
             .iter()
             .zip(own)
-            .filter(|(word, _)| word.class == WordClass::Object && !word.argument)
+            .filter(|(word, _)| {
+                word.class == WordClass::Object && !word.argument && !word.imperative
+            })
             .take(HEAD_OBJECTS)
             .enumerate();
         for (rank, (word, explained)) in heads {

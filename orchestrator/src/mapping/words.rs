@@ -32,6 +32,10 @@ const PURPOSE_LINKS: &[&str] = &["to", "that", "which", "for"];
 /// Shortest word taken for a product's name when it is no English word ("non", "vs" are not).
 const MIN_PRODUCT_LENGTH: usize = 4;
 
+/// Fewest and most capitals an acronym is written with ("VM", "HTTPS").
+const MIN_ACRONYM: usize = 2;
+const MAX_ACRONYM: usize = 6;
+
 /// What a task word says about the playbook to pick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum WordClass {
@@ -70,6 +74,13 @@ pub(super) struct Token {
     pub tool: bool,
     /// Not an English word: the name of a product or project ("photoprism").
     pub product: bool,
+    /// The first word of a request, an English word not read as an action: in the imperative
+    /// it is the verb ("monitor the UPS", "keep my containers updated"), not what the request
+    /// is about, whatever else the word can mean.
+    pub imperative: bool,
+    /// An adverb of manner ("automatically"): how, not what. The matcher reads it as generic
+    /// unless the repository names something after it (a product called "Feedly").
+    pub manner: bool,
     pub class: WordClass,
     pub weight: f64,
     /// Written after a word that says where something goes ("to", "behind", "into"): in "add
@@ -102,7 +113,7 @@ pub(super) fn tokens(text: &str) -> Vec<Token> {
     read_tokens(text, false)
 }
 
-fn read_tokens(text: &str, correct_typos: bool) -> Vec<Token> {
+fn read_tokens(text: &str, request: bool) -> Vec<Token> {
     let lexicon = lexicon();
     let raw: Vec<&str> = lexicon::raw_words(text)
         .into_iter()
@@ -116,8 +127,11 @@ fn read_tokens(text: &str, correct_typos: bool) -> Vec<Token> {
     let stems: Vec<String> = raw
         .iter()
         .map(|word| {
+            if let Some(acronym) = acronym(word) {
+                return acronym;
+            }
             let lower = word.to_lowercase();
-            correct_typos
+            request
                 .then(|| lexicon.corrected(&lower))
                 .flatten()
                 .map_or_else(|| lexicon.stem(&lower), str::to_owned)
@@ -154,9 +168,11 @@ fn read_tokens(text: &str, correct_typos: bool) -> Vec<Token> {
             continue;
         }
         let listed = lexicon.concepts_of(&stem);
+        let manner = length == 1 && lexicon.is_manner_adverb(&lower);
         let class = match class_of(listed) {
-            // What something is for describes it: "manage" in "something to manage passwords".
-            WordClass::Action if purpose => WordClass::Object,
+            // What something is for describes it: "manage" in "something to manage passwords";
+            // "shut down cleanly" asks for no cleaning.
+            WordClass::Action if purpose || manner => WordClass::Object,
             class => class,
         };
         let concepts = lexicon.meanings(listed);
@@ -167,6 +183,13 @@ fn read_tokens(text: &str, correct_typos: bool) -> Vec<Token> {
                 && stem.chars().count() >= MIN_PRODUCT_LENGTH
                 && !stem.contains(['\'', '’'])
                 && !lexicon.is_english(&stem),
+            manner: manner && class == WordClass::Object,
+            imperative: request
+                && length == 1
+                && tokens.is_empty()
+                && !purpose
+                && class == WordClass::Object
+                && lexicon.is_english(&stem),
             compact: compact(&surface),
             surface,
             stem,
@@ -178,6 +201,16 @@ fn read_tokens(text: &str, correct_typos: bool) -> Vec<Token> {
         });
     }
     tokens
+}
+
+/// The lower-cased acronym a word written in capitals stands for, plural or not ("UPS" and
+/// "UPSes" are `ups`, "VMs" is `vm`): an acronym is no English word to stem ("UPS" is not
+/// "up") or to correct.
+fn acronym(word: &str) -> Option<String> {
+    let capitals = word.chars().take_while(char::is_ascii_uppercase).count();
+    let rest = &word[capitals..];
+    ((MIN_ACRONYM..=MAX_ACRONYM).contains(&capitals) && ["", "s", "es"].contains(&rest))
+        .then(|| word[..capitals].to_ascii_lowercase())
 }
 
 /// The class of a word with `concepts`: an action if any is one, generic if all are generic.
@@ -243,6 +276,23 @@ mod tests {
         assert_eq!(words[1].surface, "doesn't");
         assert!(!words[1].product, "{words:?}");
         assert!(tokens("install photoprism")[1].product);
+    }
+
+    #[test]
+    fn acronyms_adverbs_and_the_leading_verb() {
+        let stems: Vec<String> = tokens("UPS UPSes VMs NAS ups")
+            .into_iter()
+            .map(|token| token.stem)
+            .collect();
+        assert_eq!(stems, ["ups", "vm", "nas", "up"]);
+        let words = tokens("shut down cleanly and automatically, then apply");
+        assert_eq!(words[1].class, WordClass::Object, "{words:?}");
+        assert!(words[1].manner && words[2].manner, "{words:?}");
+        assert!(!words[3].manner, "{words:?}");
+        assert!(request_tokens("monitor the UPS")[0].imperative);
+        assert!(!tokens("monitor the UPS")[0].imperative);
+        assert!(!request_tokens("reverse proxy for the apps")[0].imperative);
+        assert!(!request_tokens("something to monitor the UPS")[0].imperative);
     }
 
     #[test]
