@@ -96,6 +96,14 @@ impl Field {
         }
     }
 
+    /// Fields of names given to what a candidate is: services, roles, images, its name, tags.
+    fn is_name(self) -> bool {
+        matches!(
+            self,
+            Field::Service | Field::Role | Field::Image | Field::Name | Field::Tag
+        )
+    }
+
     /// Fields of sentences rather than names: descriptions and task names.
     pub(super) fn is_prose(self) -> bool {
         matches!(self, Field::Description | Field::Task | Field::Play)
@@ -129,17 +137,30 @@ pub(super) struct FieldIndex {
 
 impl FieldIndex {
     /// The field's weight for its item `item`: services and images after the first are what a
-    /// role runs alongside what it is about (the database of a wiki), and count a little less.
+    /// role runs alongside what it is about (the database of a wiki), and roles after the first
+    /// what a group of roles runs besides the one asked for; they count a little less.
     fn item_weight(&self, item: usize) -> f64 {
-        let secondary = item > 0 && matches!(self.field, Field::Service | Field::Image);
+        let secondary =
+            item > 0 && matches!(self.field, Field::Service | Field::Image | Field::Role);
         self.field.weight() * if secondary { SECONDARY_ITEM } else { 1.0 }
     }
 }
 
 impl FieldIndex {
-    fn new(field: Field, items: Vec<String>) -> Self {
+    /// The field's `items`, their words read without the `namespaces` names of the field
+    /// begin with (see [`namespaces`]).
+    fn new(field: Field, items: Vec<String>, namespaces: &[String]) -> Self {
         let mut terms = Vec::new();
-        for (item, text) in items.iter().enumerate() {
+        for (item, written) in items.iter().enumerate() {
+            let text = if field.is_name() {
+                without_namespace(written, namespaces)
+            } else {
+                written
+            };
+            // The namespace itself is a group's tag, and counts as one (see `Candidate::part`).
+            if field != Field::Tag && namespaces.iter().any(|namespace| namespace == text) {
+                continue;
+            }
             for token in words::tokens(text) {
                 terms.push(Term {
                     stem: token.stem,
@@ -215,8 +236,10 @@ pub(super) struct Candidate<'a> {
     pub playbook: &'a Playbook,
     pub part: Option<&'a PlaybookPart>,
     fields: Vec<FieldIndex>,
-    /// Words of its name, generic words left out, for specificity.
-    name_terms: Vec<Term>,
+    /// Words of each name it goes by, generic words left out, for specificity: its name, and
+    /// for a Galaxy role its tags, since `--tags docker` is what a person calls
+    /// `geerlingguy.docker`.
+    names: Vec<Vec<Term>>,
     /// It deploys services or runs images, so "install it" needs no word of its own.
     deploys: bool,
     /// It applies roles but deploys no service: "set up" and "apply" fit it less well.
@@ -230,11 +253,63 @@ pub(super) fn index(catalog: &[Playbook]) -> Vec<Candidate<'_>> {
     let mut candidates = Vec::new();
     for playbook in catalog {
         candidates.push(Candidate::whole(playbook));
+        let namespaces = namespaces(playbook);
         for part in &playbook.parts {
-            candidates.push(Candidate::part(playbook, part));
+            candidates.push(Candidate::part(playbook, part, &namespaces));
         }
     }
     candidates
+}
+
+/// Tags of `playbook` that group roles named after them (`ansible-nas` tags the roles
+/// `ansible-nas-users`, `ansible-nas-general` and `ansible-nas-docker`): there the tag's name
+/// is a namespace the roles share, and only what follows it says what each role is about
+/// (`ansible-nas-docker` is about docker, not about the NAS).
+fn namespaces(playbook: &Playbook) -> Vec<String> {
+    playbook
+        .parts
+        .iter()
+        .filter(|part| {
+            part.roles.len() >= 2
+                && part
+                    .tags
+                    .iter()
+                    .any(|tag| part.roles.iter().all(|role| in_namespace(role, tag)))
+        })
+        .flat_map(|part| {
+            part.tags
+                .iter()
+                .filter(|tag| part.roles.iter().all(|role| in_namespace(role, tag)))
+                .cloned()
+        })
+        .collect()
+}
+
+/// True for a name qualified by a Galaxy namespace (`geerlingguy.docker`,
+/// `vladgh.samba.server`): the namespace is its author, not what it is about.
+fn is_qualified(name: &str) -> bool {
+    name.contains('.')
+        && name.split('.').all(|segment| {
+            !segment.is_empty()
+                && segment
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+}
+
+/// True when `name` is `namespace`, a separator and more (`ansible-nas-docker` in `ansible-nas`).
+fn in_namespace(name: &str, namespace: &str) -> bool {
+    name.strip_prefix(namespace)
+        .and_then(|rest| rest.strip_prefix(['-', '_', '.']))
+        .is_some_and(|rest| !rest.is_empty())
+}
+
+/// `name` without the first of `namespaces` it is in.
+fn without_namespace<'n>(name: &'n str, namespaces: &[String]) -> &'n str {
+    namespaces
+        .iter()
+        .find(|namespace| in_namespace(name, namespace))
+        .map_or(name, |namespace| &name[namespace.len() + 1..])
 }
 
 /// True when the parts of `playbook` are most of what it does: at least two, covering at least
@@ -300,7 +375,7 @@ impl<'a> Candidate<'a> {
                         .collect(),
                     _ => Vec::new(),
                 };
-                FieldIndex::new(field, dedup(items))
+                FieldIndex::new(field, dedup(items), &[])
             })
             .collect();
         let name = if playbook.name.trim().is_empty() {
@@ -315,12 +390,12 @@ impl<'a> Candidate<'a> {
             deploys: (site || !services.is_empty() || !images.is_empty())
                 && !names_another_action(&name),
             applies_roles: !playbook.roles.is_empty() && !names_another_action(&name),
-            name_terms: name_terms(&name),
+            names: vec![name_terms(&name)],
             site,
         }
     }
 
-    fn part(playbook: &'a Playbook, part: &'a PlaybookPart) -> Self {
+    fn part(playbook: &'a Playbook, part: &'a PlaybookPart, namespaces: &[String]) -> Self {
         let plays: Vec<&chiffon_proto::v1::Play> = part
             .play_indexes
             .iter()
@@ -339,7 +414,26 @@ impl<'a> Candidate<'a> {
                         .map(|image| image_name(image).to_owned())
                         .collect(),
                     Field::Name => vec![part.name.clone()],
-                    Field::Tag => part.tags.clone(),
+                    // Names in a namespace are tagged with it: `ansible-nas-users` is one of
+                    // the roles tagged `ansible-nas`.
+                    Field::Tag => part
+                        .tags
+                        .iter()
+                        .cloned()
+                        .chain(
+                            namespaces
+                                .iter()
+                                .filter(|namespace| {
+                                    std::iter::once(&part.name)
+                                        .chain(&part.roles)
+                                        .chain(&part.services)
+                                        .any(|name| {
+                                            name == *namespace || in_namespace(name, namespace)
+                                        })
+                                })
+                                .cloned(),
+                        )
+                        .collect(),
                     Field::Path => vec![playbook.path.clone()],
                     Field::Play => plays
                         .iter()
@@ -352,14 +446,17 @@ impl<'a> Candidate<'a> {
                     Field::Template => file_names(&part.templates),
                     Field::Variable => part.variables.clone(),
                 };
-                FieldIndex::new(field, dedup(items))
+                FieldIndex::new(field, dedup(items), namespaces)
             })
             .collect();
         Self {
             playbook,
             part: Some(part),
             fields,
-            name_terms: name_terms(&part.name),
+            names: std::iter::once(&part.name)
+                .chain(part.tags.iter().filter(|_| is_qualified(&part.name)))
+                .map(|name| name_terms(without_namespace(name, namespaces)))
+                .collect(),
             deploys: (!part.services.is_empty() || !part.images.is_empty())
                 && !names_another_action(&part.name),
             applies_roles: !part.roles.is_empty() && !names_another_action(&part.name),
@@ -465,21 +562,23 @@ impl<'a> Candidate<'a> {
         explained
     }
 
-    /// Share of the name's words the task explains.
+    /// Share of the words of the name it goes by that the task explains best.
     pub fn name_coverage(&self, words: &[Token]) -> f64 {
-        if self.name_terms.is_empty() {
-            return 0.0;
-        }
-        let covered = self
-            .name_terms
+        self.names
             .iter()
-            .filter(|term| {
-                words
+            .filter(|terms| !terms.is_empty())
+            .map(|terms| {
+                let covered = terms
                     .iter()
-                    .any(|word| match_quality(word, term, false) > 0.0)
+                    .filter(|term| {
+                        words
+                            .iter()
+                            .any(|word| match_quality(word, term, false) > 0.0)
+                    })
+                    .count();
+                covered as f64 / terms.len() as f64
             })
-            .count();
-        covered as f64 / self.name_terms.len() as f64
+            .fold(0.0, f64::max)
     }
 
     pub fn field(&self, field: Field) -> &FieldIndex {
@@ -555,9 +654,14 @@ fn names_another_action(name: &str) -> bool {
 
 /// The name's words that say something: generic ones ("server") left out.
 fn name_terms(name: &str) -> Vec<Term> {
-    words::tokens(name)
+    let tokens = words::tokens(name);
+    // A name of generic words only ("docker") is still what the candidate is named after.
+    let all_generic = tokens
+        .iter()
+        .all(|token| token.class == words::WordClass::Generic);
+    tokens
         .into_iter()
-        .filter(|token| token.class != words::WordClass::Generic)
+        .filter(|token| all_generic || token.class != words::WordClass::Generic)
         .map(|token| Term {
             stem: token.stem,
             compact: token.compact,

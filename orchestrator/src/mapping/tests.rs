@@ -377,3 +377,52 @@ fn how_the_work_is_done_is_not_what_it_is_about() {
         Some("site.yml --tags apcupsd --limit media")
     );
 }
+
+/// A NAS playbook in the style of ansible-nas: its own roles share the namespace `ansible-nas`
+/// (also the tag that groups them), a Galaxy role is called by its tag.
+fn nas() -> [Playbook; 1] {
+    let own = |name: &str| PlaybookPart {
+        description: String::new(),
+        ..part(name, 0, "")
+    };
+    [Playbook {
+        path: "nas.yml".into(),
+        name: "NAS".into(),
+        hosts: vec!["all".into()],
+        play_details: vec![Play {
+            name: "NAS".into(),
+            path: "nas.yml".into(),
+            host_pattern: "all".into(),
+            ..Play::default()
+        }],
+        parts: vec![
+            PlaybookPart {
+                name: "ansible-nas".into(),
+                tags: vec!["ansible-nas".into()],
+                play_indexes: vec![0],
+                roles: vec!["ansible-nas-users".into(), "ansible-nas-docker".into()],
+                services: vec!["ansible-nas-users".into(), "ansible-nas-docker".into()],
+                ..PlaybookPart::default()
+            },
+            own("ansible-nas-users"),
+            PlaybookPart {
+                tags: vec!["docker".into()],
+                services: vec!["docker".into()],
+                ..own("geerlingguy.docker")
+            },
+            own("ansible-nas-docker"),
+            own("jellyfin"),
+        ],
+        ..Playbook::default()
+    }]
+}
+
+#[test]
+fn a_namespace_roles_share_says_nothing_about_each_role() {
+    let catalog = nas();
+    // "nas" in `ansible-nas-docker` is the namespace: only "docker" says what the role is.
+    assert_eq!(
+        best("install docker on the nas", &catalog).as_deref(),
+        Some("nas.yml --tags docker")
+    );
+}
