@@ -44,7 +44,7 @@ mod targets;
 mod words;
 
 use crate::planner::RunOptions;
-use candidates::{Candidate, Explanation, Place};
+use candidates::{Candidate, Explanation, Field, Place};
 use chiffon_proto::v1::{Playbook, PlaybookPart};
 use std::collections::BTreeSet;
 use words::{Token, WordClass};
@@ -97,6 +97,9 @@ const HALF_WEIGHT_ZIPF: f64 = 5.0;
 const TELLING_STRENGTH: f64 = 0.5;
 /// Weight kept by an English word that nothing in the repository explains.
 const UNKNOWN_WORD_WEIGHT: f64 = 0.5;
+/// How many candidates must name settings after a word no dictionary knows for it to be a
+/// word of the trade ("hostname") rather than a product's name.
+const SETTING_NAME_USES: usize = 2;
 /// Confidence kept when the task names things but the candidate explains none of them, or only
 /// through WordNet synonyms, which mix every sense of a word.
 const NO_OBJECT_FACTOR: f64 = 0.5;
@@ -188,11 +191,40 @@ impl<'a> Matcher<'a> {
     pub fn rank(&self, task: &str, threshold: f64, limit: usize) -> MatchOutcome {
         let placed = targets::place(task, &self.places);
         let mut words = words::request_tokens(&placed.what);
-        let explanations: Vec<Vec<Explanation>> = self
-            .candidates
-            .iter()
-            .map(|candidate| candidate.explain(&words))
-            .collect();
+        let explain_all = |words: &[Token]| -> Vec<Vec<Explanation>> {
+            self.candidates
+                .iter()
+                .map(|candidate| candidate.explain(words))
+                .collect()
+        };
+        let mut explanations = explain_all(&words);
+        // A word no dictionary knows that the repository names settings after (`plex_hostname`,
+        // `deluge_hostname`, …) but nothing else is a word of the trade, not a product's name:
+        // "change the hostname" asks for what sets it, wherever prose says so.
+        let mut trade_words = false;
+        for (position, word) in words.iter_mut().enumerate() {
+            let settings = explanations
+                .iter()
+                .filter(|candidate| {
+                    let explanation = &candidate[position];
+                    explanation.literal
+                        && matches!(
+                            explanation.place,
+                            Some(Place::Item(Field::Variable | Field::Template, _))
+                        )
+                })
+                .count();
+            let named = explanations
+                .iter()
+                .any(|candidate| candidate[position].by_name());
+            if word.product && settings >= SETTING_NAME_USES && !named {
+                word.product = false;
+                trade_words = true;
+            }
+        }
+        if trade_words {
+            explanations = explain_all(&words);
+        }
         // An English word nothing in the repository knows mostly qualifies the request ("for the
         // family", "for our gaming group"); a product's name nothing knows is what the request
         // is about ("install kubernetes") and keeps its weight.

@@ -426,3 +426,22 @@ fn a_namespace_roles_share_says_nothing_about_each_role() {
         Some("nas.yml --tags docker")
     );
 }
+
+#[test]
+fn a_word_settings_are_named_after_is_no_product() {
+    let mut catalog = site();
+    for part in &mut catalog.parts {
+        part.variables = vec![format!("{}_hostname", part.name)];
+    }
+    catalog.parts.push(PlaybookPart {
+        services: Vec::new(),
+        tasks: vec!["Set the hostname".into()],
+        ..part("common", 0, "")
+    });
+    // "hostname" is in no dictionary, yet three roles name a setting after it: it is the
+    // word for what `common` sets, not a product its task names merely mention.
+    assert_eq!(
+        best("change the hostname", &[catalog]).as_deref(),
+        Some("site.yml --tags common --limit media")
+    );
+}
