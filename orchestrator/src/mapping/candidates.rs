@@ -511,7 +511,7 @@ impl<'a> Candidate<'a> {
                         in_phrase: false,
                     };
                 }
-                if word.product
+                if word.may_be_deployed()
                     && matches!(best.place, Some(Place::Item(field, _)) if field.is_prose())
                 {
                     best.strength *= PRODUCT_IN_PROSE;

@@ -408,8 +408,8 @@ impl<'a> Matcher<'a> {
         for (rank, (word, explained)) in heads {
             let in_prose =
                 matches!(explained.place, Some(Place::Item(field, _)) if field.is_prose());
-            let unexplained =
-                explained.strength == 0.0 || (word.product && in_prose && !explained.in_phrase);
+            let unexplained = explained.strength == 0.0
+                || (word.may_be_deployed() && in_prose && !explained.in_phrase);
             if !unexplained || (rank > 0 && !word.product) {
                 continue;
             }

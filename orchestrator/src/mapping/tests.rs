@@ -445,3 +445,17 @@ fn a_word_settings_are_named_after_is_no_product() {
         Some("site.yml --tags common --limit media")
     );
 }
+
+#[test]
+fn a_product_named_where_something_goes_is_what_a_role_connects_to() {
+    let mut catalog = site();
+    catalog.parts.push(part(
+        "homebridge",
+        0,
+        "Homebridge: emulate the iOS HomeKit API",
+    ));
+    assert_eq!(
+        best("add my sensors to HomeKit", &[catalog]).as_deref(),
+        Some("site.yml --tags homebridge --limit media")
+    );
+}

@@ -92,6 +92,13 @@ pub(super) struct Token {
 }
 
 impl Token {
+    /// A product's name the request may ask to deploy: one named where something goes ("show
+    /// up in HomeKit", "back up to Backblaze") is what the work connects to, and a role whose
+    /// description names it is the connection.
+    pub fn may_be_deployed(&self) -> bool {
+        self.product && !self.after_destination
+    }
+
     /// True when the word belongs to the concept named `name`.
     pub fn is(&self, name: &str) -> bool {
         let concepts = &lexicon().concepts;
