@@ -455,7 +455,10 @@ impl<'a> Candidate<'a> {
             fields,
             names: std::iter::once(&part.name)
                 .chain(part.tags.iter().filter(|_| is_qualified(&part.name)))
-                .map(|name| name_terms(without_namespace(name, namespaces)))
+                .map(|name| without_namespace(name, namespaces))
+                // A group named after its namespace is named after no one thing.
+                .filter(|name| !namespaces.iter().any(|namespace| namespace == name))
+                .map(name_terms)
                 .collect(),
             deploys: (!part.services.is_empty() || !part.images.is_empty())
                 && !names_another_action(&part.name),
@@ -560,6 +563,14 @@ impl<'a> Candidate<'a> {
             }
         }
         explained
+    }
+
+    /// The roles it runs.
+    pub fn roles(&self) -> &[String] {
+        match self.part {
+            Some(part) => &part.roles,
+            None => &self.playbook.roles,
+        }
     }
 
     /// Share of the words of the name it goes by that the task explains best.

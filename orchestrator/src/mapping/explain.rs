@@ -62,16 +62,10 @@ pub(super) fn reasons(
                         None => format!("deploys services (for {quoted})"),
                     }
                 }
-                PlaceKey::AppliesRoles => {
-                    let roles = match candidate.part {
-                        Some(part) => &part.roles,
-                        None => &candidate.playbook.roles,
-                    };
-                    match roles.first() {
-                        Some(role) => format!("applies role {role} (for {quoted})"),
-                        None => format!("applies roles (for {quoted})"),
-                    }
-                }
+                PlaceKey::AppliesRoles => match candidate.roles().first() {
+                    Some(role) => format!("applies role {role} (for {quoted})"),
+                    None => format!("applies roles (for {quoted})"),
+                },
                 PlaceKey::WholeSite => format!("runs the whole site (for {quoted})"),
             }
         })

@@ -278,9 +278,15 @@ impl<'a> Matcher<'a> {
             .map(|index| (self.confidence(index, &words, &explanations), index))
             .filter(|(confidence, _)| *confidence > 0.0)
             .collect();
-        // Best first; on a tie the earlier candidate (playbooks by path, each before its
-        // parts), so answers are deterministic.
-        scored.sort_by(|(a, ia), (b, ib)| b.total_cmp(a).then_with(|| ia.cmp(ib)));
+        // Best first; on a tie the one that runs fewer roles (a role rather than the group
+        // holding it), then the earlier candidate (playbooks by path, each before its parts),
+        // so answers are deterministic.
+        let breadth = |index: usize| self.candidates[index].roles().len();
+        scored.sort_by(|(a, ia), (b, ib)| {
+            b.total_cmp(a)
+                .then_with(|| breadth(*ia).cmp(&breadth(*ib)))
+                .then_with(|| ia.cmp(ib))
+        });
         let fits = scored
             .first()
             .is_some_and(|(confidence, _)| *confidence >= threshold);

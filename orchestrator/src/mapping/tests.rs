@@ -400,11 +400,24 @@ fn nas() -> [Playbook; 1] {
                 name: "ansible-nas".into(),
                 tags: vec!["ansible-nas".into()],
                 play_indexes: vec![0],
-                roles: vec!["ansible-nas-users".into(), "ansible-nas-docker".into()],
-                services: vec!["ansible-nas-users".into(), "ansible-nas-docker".into()],
+                roles: vec![
+                    "ansible-nas-users".into(),
+                    "ansible-nas-general".into(),
+                    "ansible-nas-docker".into(),
+                ],
+                services: vec![
+                    "ansible-nas-users".into(),
+                    "ansible-nas-general".into(),
+                    "ansible-nas-docker".into(),
+                ],
+                tasks: vec!["Set login banner".into()],
                 ..PlaybookPart::default()
             },
             own("ansible-nas-users"),
+            PlaybookPart {
+                tasks: vec!["Set login banner".into()],
+                ..own("ansible-nas-general")
+            },
             PlaybookPart {
                 tags: vec!["docker".into()],
                 services: vec!["docker".into()],
@@ -424,6 +437,11 @@ fn a_namespace_roles_share_says_nothing_about_each_role() {
     assert_eq!(
         best("install docker on the nas", &catalog).as_deref(),
         Some("nas.yml --tags docker")
+    );
+    // A group named after the namespace is named after none of its roles.
+    assert_eq!(
+        best("change the login banner of the nas", &catalog).as_deref(),
+        Some("nas.yml --tags ansible-nas-general")
     );
 }
 
