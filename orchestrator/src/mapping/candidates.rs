@@ -137,11 +137,9 @@ pub(super) struct FieldIndex {
 
 impl FieldIndex {
     /// The field's weight for its item `item`: services and images after the first are what a
-    /// role runs alongside what it is about (the database of a wiki), and roles after the first
-    /// what a group of roles runs besides the one asked for; they count a little less.
+    /// role runs alongside what it is about (the database of a wiki), and count a little less.
     fn item_weight(&self, item: usize) -> f64 {
-        let secondary =
-            item > 0 && matches!(self.field, Field::Service | Field::Image | Field::Role);
+        let secondary = item > 0 && matches!(self.field, Field::Service | Field::Image);
         self.field.weight() * if secondary { SECONDARY_ITEM } else { 1.0 }
     }
 }
