@@ -48,6 +48,13 @@ fn site() -> Playbook {
     }
 }
 
+/// The site with `added` parts besides its own.
+fn site_with(added: impl IntoIterator<Item = PlaybookPart>) -> [Playbook; 1] {
+    let mut catalog = site();
+    catalog.parts.extend(added);
+    [catalog]
+}
+
 fn best(task: &str, catalog: &[Playbook]) -> Option<String> {
     rank(task, catalog, DEFAULT_THRESHOLD, 3)
         .best_fit()
@@ -279,13 +286,12 @@ fn a_role_that_deploys_no_service_still_sets_something_up() {
 
 #[test]
 fn a_stemmed_word_is_not_a_form_of_a_longer_name() {
-    let mut catalog = site();
-    catalog.parts.push(part(
+    let catalog = site_with([part(
         "watchtower",
         0,
         "Watchtower: updates the other containers",
-    ));
-    let outcome = rank("watching", &[catalog], DEFAULT_THRESHOLD, 3);
+    )]);
+    let outcome = rank("watching", &catalog, DEFAULT_THRESHOLD, 3);
     assert!(
         outcome.matches.iter().all(|found| found
             .part
@@ -297,26 +303,23 @@ fn a_stemmed_word_is_not_a_form_of_a_longer_name() {
 
 #[test]
 fn a_name_written_as_a_domain_is_a_thing_not_an_action() {
-    let mut catalog = site();
-    catalog.parts.push(PlaybookPart {
+    let catalog = site_with([PlaybookPart {
         services: vec!["healthchecks-io".into()],
         ..part("healthchecks.io", 0, "")
-    });
+    }]);
     assert_eq!(
-        best("deploy healthchecks", &[catalog]).as_deref(),
+        best("deploy healthchecks", &catalog).as_deref(),
         Some("site.yml --tags healthchecks.io --limit media")
     );
 }
 
 #[test]
 fn a_product_described_in_a_sentence_is_what_it_is_one_compared_with_is_not() {
-    let mut catalog = site();
-    catalog.parts.push(part(
+    let catalog = site_with([part(
         "mosquitto",
         0,
         "Mosquitto: an open source MQTT broker, also for Zigbee2MQTT",
-    ));
-    let catalog = [catalog];
+    )]);
     assert_eq!(
         best("set up an MQTT broker for the sensors", &catalog).as_deref(),
         Some("site.yml --tags mosquitto --limit media")
@@ -327,20 +330,14 @@ fn a_product_described_in_a_sentence_is_what_it_is_one_compared_with_is_not() {
 
 /// The site with a UPS daemon, a monitoring stack and an image cleaner added.
 fn site_with_ups() -> [Playbook; 1] {
-    let mut catalog = site();
-    catalog.parts.push(PlaybookPart {
-        tasks: vec!["Stop Apcupsd".into()],
-        ..part("apcupsd", 0, "Apcupsd: a daemon for controlling APC UPSes")
-    });
-    catalog
-        .parts
-        .push(part("grafana", 0, "Grafana: dashboards and alerts"));
-    catalog.parts.push(part(
-        "docker-prune",
-        0,
-        "Docker prune: clean up unused images",
-    ));
-    [catalog]
+    site_with([
+        PlaybookPart {
+            tasks: vec!["Stop Apcupsd".into()],
+            ..part("apcupsd", 0, "Apcupsd: a daemon for controlling APC UPSes")
+        },
+        part("grafana", 0, "Grafana: dashboards and alerts"),
+        part("docker-prune", 0, "Docker prune: clean up unused images"),
+    ])
 }
 
 /// The first candidate for `task`, whether it fits or not.
@@ -466,14 +463,13 @@ fn a_word_settings_are_named_after_is_no_product() {
 
 #[test]
 fn a_product_named_where_something_goes_is_what_a_role_connects_to() {
-    let mut catalog = site();
-    catalog.parts.push(part(
+    let catalog = site_with([part(
         "homebridge",
         0,
         "Homebridge: emulate the iOS HomeKit API",
-    ));
+    )]);
     assert_eq!(
-        best("add my sensors to HomeKit", &[catalog]).as_deref(),
+        best("add my sensors to HomeKit", &catalog).as_deref(),
         Some("site.yml --tags homebridge --limit media")
     );
 }
