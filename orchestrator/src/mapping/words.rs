@@ -131,13 +131,17 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
                 .unwrap_or(word)
         })
         .collect();
+    // A text written all in capitals is shouted, not made of acronyms.
+    let shouted = !text.chars().any(char::is_lowercase);
     let stems: Vec<String> = raw
         .iter()
         .map(|word| {
-            if let Some(acronym) = acronym(word) {
+            let lower = word.to_lowercase();
+            // "UPDATE the nas" is the vocabulary's "update", not an acronym.
+            let vocabulary = !lexicon.concepts_of(&lexicon.stem(&lower)).is_empty();
+            if let Some(acronym) = acronym(word).filter(|_| !shouted && !vocabulary) {
                 return acronym;
             }
-            let lower = word.to_lowercase();
             request
                 .then(|| lexicon.corrected(&lower))
                 .flatten()
@@ -292,6 +296,8 @@ mod tests {
             .map(|token| token.stem)
             .collect();
         assert_eq!(stems, ["ups", "vm", "nas", "up"]);
+        assert_eq!(tokens("UPDATE the UPS")[0].stem, lexicon().stem("update"));
+        assert_eq!(tokens("MONITOR THE UPS")[1].stem, "up");
         let words = tokens("shut down cleanly and automatically, then apply");
         assert_eq!(words[1].class, WordClass::Object, "{words:?}");
         assert!(words[1].manner && words[2].manner, "{words:?}");
