@@ -150,15 +150,16 @@ impl FieldIndex {
     fn new(field: Field, items: Vec<String>, namespaces: &[String]) -> Self {
         let mut terms = Vec::new();
         for (item, written) in items.iter().enumerate() {
-            let text = if field.is_name() {
-                without_namespace(written, namespaces)
-            } else {
-                written
+            let text = match field {
+                // The namespace itself is a group's tag, and counts as one (see
+                // `Candidate::part`).
+                Field::Tag => Some(without_namespace(written, namespaces)),
+                field if field.is_name() => own_name(written, namespaces),
+                _ => Some(written.as_str()),
             };
-            // The namespace itself is a group's tag, and counts as one (see `Candidate::part`).
-            if field != Field::Tag && namespaces.iter().any(|namespace| namespace == text) {
+            let Some(text) = text else {
                 continue;
-            }
+            };
             for token in words::tokens(text) {
                 terms.push(Term {
                     stem: token.stem,
@@ -267,13 +268,7 @@ fn namespaces(playbook: &Playbook) -> Vec<String> {
     playbook
         .parts
         .iter()
-        .filter(|part| {
-            part.roles.len() >= 2
-                && part
-                    .tags
-                    .iter()
-                    .any(|tag| part.roles.iter().all(|role| in_namespace(role, tag)))
-        })
+        .filter(|part| part.roles.len() >= 2)
         .flat_map(|part| {
             part.tags
                 .iter()
@@ -300,6 +295,13 @@ fn in_namespace(name: &str, namespace: &str) -> bool {
     name.strip_prefix(namespace)
         .and_then(|rest| rest.strip_prefix(['-', '_', '.']))
         .is_some_and(|rest| !rest.is_empty())
+}
+
+/// What `name` says of what it names: `name` without its namespace, or nothing when it is one
+/// of `namespaces` (a group named after its namespace is named after no one thing).
+fn own_name<'n>(name: &'n str, namespaces: &[String]) -> Option<&'n str> {
+    let own = without_namespace(name, namespaces);
+    (!namespaces.iter().any(|namespace| namespace == own)).then_some(own)
 }
 
 /// `name` without the first of `namespaces` it is in.
@@ -453,9 +455,7 @@ impl<'a> Candidate<'a> {
             fields,
             names: std::iter::once(&part.name)
                 .chain(part.tags.iter().filter(|_| is_qualified(&part.name)))
-                .map(|name| without_namespace(name, namespaces))
-                // A group named after its namespace is named after no one thing.
-                .filter(|name| !namespaces.iter().any(|namespace| namespace == name))
+                .filter_map(|name| own_name(name, namespaces))
                 .map(name_terms)
                 .collect(),
             deploys: (!part.services.is_empty() || !part.images.is_empty())
