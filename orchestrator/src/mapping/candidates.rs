@@ -32,7 +32,7 @@ pub(super) const IMPLIED_ACTION: f64 = 0.7;
 pub(super) const IMPLIED_RERUN: f64 = 0.5;
 /// Share of its strength a product's name keeps when only prose mentions it: descriptions name
 /// other products to compare ("like IFTTT", "for Zigbee2MQTT"), so "install Photoprism" is not
-/// answered by a gallery whose description mentions Photoprism.
+/// answered by a gallery whose description mentions Photoprism; "something like Photoprism" is.
 const PRODUCT_IN_PROSE: f64 = 0.5;
 /// How much task words gain when the same sentence (a description, a task name) holds two or
 /// more of them: a shared phrase says more than shared words.
@@ -124,8 +124,31 @@ struct Term {
     stem: String,
     compact: String,
     concepts: Vec<usize>,
+    /// The name of a tool of a kind ("openvpn").
+    tool: bool,
+    /// A noun for who does what a verb says: the `ddns-updater` service updates DNS records,
+    /// it is not what "update" asks for.
+    agent: bool,
+    /// What the text compares its subject with ("Dropbox" in "a self-hosted Dropbox
+    /// alternative").
+    compared: bool,
     /// Index into the field's items.
     item: usize,
+}
+
+impl Term {
+    /// The word `token` of the field's item `item`.
+    fn of(token: Token, item: usize) -> Self {
+        Self {
+            stem: token.stem,
+            compact: token.compact,
+            concepts: token.concepts,
+            tool: token.tool,
+            agent: token.agent,
+            compared: token.compared,
+            item,
+        }
+    }
 }
 
 /// One field of a candidate: its items as written (for reasons) and their words.
@@ -161,12 +184,7 @@ impl FieldIndex {
                 continue;
             };
             for token in words::tokens(text) {
-                terms.push(Term {
-                    stem: token.stem,
-                    compact: token.compact,
-                    concepts: token.concepts,
-                    item,
-                });
+                terms.push(Term::of(token, item));
             }
             // "calibreweb", "home-assistant": the whole item, written without spaces, so a
             // task that splits or joins its words differently still meets it.
@@ -176,6 +194,9 @@ impl FieldIndex {
                     stem: whole.clone(),
                     compact: whole,
                     concepts: Vec::new(),
+                    tool: false,
+                    agent: false,
+                    compared: false,
                     item,
                 });
             }
@@ -228,6 +249,9 @@ pub(super) struct Explanation {
     /// A sentence of the repository holds it with other words of the task: a product named
     /// there is described ("an MQTT broker"), not merely compared with ("for Zigbee2MQTT").
     pub in_phrase: bool,
+    /// The repository compares the candidate with it ("a self-hosted Dropbox alternative"): a
+    /// product named so is what the candidate stands in for.
+    pub stands_in_for: bool,
 }
 
 /// A playbook, or one part of it, indexed for matching.
@@ -484,6 +508,7 @@ impl<'a> Candidate<'a> {
                                 literal: quality == 1.0,
                                 synonym: quality == SYNONYM_MATCH,
                                 in_phrase: false,
+                                stands_in_for: term.compared,
                             };
                         }
                     }
@@ -510,9 +535,13 @@ impl<'a> Candidate<'a> {
                         literal: false,
                         synonym: false,
                         in_phrase: false,
+                        stands_in_for: false,
                     };
                 }
+                // Unless the task asks for what the repository says the candidate stands in for
+                // ("something like IFTTT").
                 if word.may_be_deployed()
+                    && !(word.compared && best.stands_in_for)
                     && matches!(best.place, Some(Place::Item(field, _)) if field.is_prose())
                 {
                     best.strength *= PRODUCT_IN_PROSE;
@@ -554,6 +583,7 @@ impl<'a> Candidate<'a> {
                                 literal: true,
                                 synonym: false,
                                 in_phrase: false,
+                                stands_in_for: false,
                             };
                         }
                     }
@@ -561,6 +591,24 @@ impl<'a> Candidate<'a> {
             }
         }
         explained
+    }
+
+    /// True when it names a tool of the kind of `tool` other than `tool` ("openvpn" for
+    /// "wireguard").
+    pub fn names_rival_of(&self, tool: &Token) -> bool {
+        tool.tool
+            && self
+                .fields
+                .iter()
+                .flat_map(|field| &field.terms)
+                .any(|term| {
+                    term.tool
+                        && term.stem != tool.stem
+                        && term
+                            .concepts
+                            .iter()
+                            .any(|kind| tool.concepts.contains(kind))
+                })
     }
 
     /// The roles it runs.
@@ -600,6 +648,9 @@ impl<'a> Candidate<'a> {
 /// written without spaces, less for a prefix, a shared concept, a typo or, in `prose`, a WordNet
 /// synonym (names are names: a variable `docker_home` is not about a "family").
 fn match_quality(word: &Token, term: &Term, prose: bool) -> f64 {
+    if term.agent && word.class == words::WordClass::Action {
+        return 0.0;
+    }
     if word.stem == term.stem
         || (word.compact.len() >= MIN_PARTIAL_LENGTH && word.compact == term.compact)
     {
@@ -671,12 +722,7 @@ fn name_terms(name: &str) -> Vec<Term> {
     tokens
         .into_iter()
         .filter(|token| all_generic || token.class != words::WordClass::Generic)
-        .map(|token| Term {
-            stem: token.stem,
-            compact: token.compact,
-            concepts: token.concepts,
-            item: 0,
-        })
+        .map(|token| Term::of(token, 0))
         .collect()
 }
 

@@ -23,6 +23,10 @@ const WORD_FREQUENCIES: &str = include_str!("word-frequencies.txt");
 /// "apply", "rep" in "reply") make "-ly" words that are no adverbs.
 const MIN_ADVERB_BASE: usize = 4;
 
+/// Zipf frequency a word needs to be read as the verb of an agent noun ("update" of
+/// "updater"): rarer strings ("registe") are no words.
+const MIN_VERB_ZIPF: f64 = 3.0;
+
 /// Words that say nothing about which playbook to run.
 const STOP_WORDS: &[&str] = &[
     "a",
@@ -349,6 +353,18 @@ impl Lexicon {
     /// "place", 3.5 for "subtitles", 0 for words rarer than 3 and for product names.
     pub fn zipf_frequency(&self, lower: &str) -> f64 {
         self.zipf.get(lower).copied().unwrap_or(0.0)
+    }
+
+    /// True for a noun naming who does what a verb says ("updater", "installer"): a tool
+    /// named so does the work, it is not the work to do on it.
+    pub fn is_agent_noun(&self, lower: &str) -> bool {
+        let Some(root) = lower.strip_suffix("er") else {
+            return false;
+        };
+        let stem = self.stem(lower);
+        [format!("{root}e"), root.to_owned()]
+            .iter()
+            .any(|verb| self.zipf_frequency(verb) >= MIN_VERB_ZIPF && self.stem(verb) == stem)
     }
 
     pub fn is_stop_word(&self, lower: &str) -> bool {

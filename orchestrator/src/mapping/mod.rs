@@ -82,6 +82,9 @@ const UNEXPLAINED_ACTION_FACTOR: f64 = 0.55;
 /// when the word is a product's name or a rare English word (commoner words cost less): "install
 /// kubernetes on the nas" is not about the NAS's docker role.
 const UNEXPLAINED_HEAD_FACTOR: f64 = 0.6;
+/// Confidence kept for each tool the task names that the candidate does not explain while it
+/// names another tool of the same kind (at most two count).
+const RIVAL_TOOL_FACTOR: f64 = 0.5;
 /// Weight kept by what a task adds somewhere ("grafana" in "put grafana behind the proxy").
 const ARGUMENT_WEIGHT: f64 = 0.5;
 /// How many of a task's first object words say what it is about.
@@ -230,6 +233,17 @@ impl<'a> Matcher<'a> {
         // is about ("install kubernetes") and keeps its weight.
         // "Put grafana behind the reverse proxy", "add the portals to Kuma's config": what is
         // added is an argument of the work; where it goes says which playbook does it.
+        // What a request compares the wanted thing with ("like Zapier") counts as little,
+        // unless the repository says what stands in for it ("a Dropbox alternative").
+        for (position, word) in words.iter_mut().enumerate() {
+            let stood_in_for = explanations
+                .iter()
+                .any(|candidate| candidate[position].stands_in_for);
+            if word.compared && !stood_in_for {
+                word.weight *= ARGUMENT_WEIGHT;
+                word.argument = true;
+            }
+        }
         if let Some(action) = words.iter().position(|word| word.is("add")) {
             let has_destination = words.iter().any(|word| word.after_destination);
             for word in words.iter_mut().skip(action + 1) {
@@ -411,11 +425,19 @@ impl<'a> Matcher<'a> {
             })
             .take(HEAD_OBJECTS)
             .enumerate();
+        // A product the candidate's prose mentions is another product, unless the candidate is
+        // named after what the task asks for: then it is a feature ("hardware transcoding for
+        // jellyfin").
+        let named_after_the_task = own.iter().any(Explanation::by_name);
         for (rank, (word, explained)) in heads {
             let in_prose =
                 matches!(explained.place, Some(Place::Item(field, _)) if field.is_prose());
             let unexplained = explained.strength == 0.0
-                || (word.may_be_deployed() && in_prose && !explained.in_phrase);
+                || (word.may_be_deployed()
+                    && in_prose
+                    && !explained.in_phrase
+                    && !named_after_the_task
+                    && !(word.compared && explained.stands_in_for));
             if !unexplained || (rank > 0 && !word.product) {
                 continue;
             }
@@ -427,6 +449,18 @@ impl<'a> Matcher<'a> {
             confidence *= 1.0 - (1.0 - UNEXPLAINED_HEAD_FACTOR) * telling;
         }
 
+        // A tool the task names is what it wants, wherever it is named: a candidate built on
+        // another tool of its kind answers another request ("a vpn server with wireguard" is
+        // not OpenVPN), though one that merely does the kind's work may serve ("a proxy with
+        // lets encrypt certs" is Traefik managing certificates).
+        let candidate = &self.candidates[index];
+        let rival_tools = words
+            .iter()
+            .zip(own)
+            .filter(|(word, explained)| explained.strength == 0.0 && candidate.names_rival_of(word))
+            .count();
+        confidence *= RIVAL_TOOL_FACTOR.powi(rival_tools.min(2) as i32);
+
         let names_objects = words.iter().any(|word| word.class == WordClass::Object);
         let explains_an_object = words.iter().zip(own).any(|(word, explained)| {
             word.class == WordClass::Object && explained.strength > 0.0 && !explained.synonym
@@ -435,7 +469,6 @@ impl<'a> Matcher<'a> {
             confidence *= NO_OBJECT_FACTOR;
         }
 
-        let candidate = &self.candidates[index];
         let specificity = candidate.name_coverage(words);
         if candidate.site && specificity == 0.0 && !words.iter().any(|word| word.is("site")) {
             confidence *= UNASKED_SITE_FACTOR;

@@ -473,3 +473,92 @@ fn a_product_named_where_something_goes_is_what_a_role_connects_to() {
         Some("site.yml --tags homebridge --limit media")
     );
 }
+
+#[test]
+fn a_tool_the_request_names_is_not_answered_by_another_tool_of_its_kind() {
+    let catalog = site_with([part(
+        "transmission-openvpn",
+        0,
+        "Transmission: a BitTorrent client behind an OpenVPN tunnel",
+    )]);
+    assert_eq!(
+        best("set up the torrent client with openvpn", &catalog).as_deref(),
+        Some("site.yml --tags transmission-openvpn --limit media")
+    );
+    let outcome = rank(
+        "set up a vpn server with wireguard",
+        &catalog,
+        DEFAULT_THRESHOLD,
+        3,
+    );
+    assert!(!outcome.fits, "{outcome:#?}");
+}
+
+#[test]
+fn a_product_described_by_what_the_task_names_is_a_feature_of_it() {
+    let mut catalog = site();
+    catalog.parts[0].description =
+        "Jellyfin: the free software media system, with QuickSync transcoding".into();
+    // "transcoding" is no dictionary word, so it reads as a product's name; the candidate named
+    // after "jellyfin" describes it, so it is one of Jellyfin's features, not another product.
+    assert_eq!(
+        best("enable hardware transcoding for jellyfin", &[catalog]).as_deref(),
+        Some("site.yml --tags jellyfin --limit media")
+    );
+}
+
+#[test]
+fn a_tool_named_for_what_it_does_does_not_explain_that_action() {
+    let catalog = site_with([part("ddns-updater", 1, "Dynamic DNS records")]);
+    let outcome = rank("update jellyfin", &catalog, DEFAULT_THRESHOLD, 3);
+    let updater = outcome
+        .matches
+        .iter()
+        .find(|candidate| candidate.selection.tags == ["ddns-updater"]);
+    // It still deploys something, so it explains "update" as any service does: no better.
+    let jellyfin = &outcome.matches[0];
+    assert_eq!(jellyfin.selection.tags, ["jellyfin"], "{outcome:#?}");
+    assert!(
+        updater.is_none_or(|updater| !updater
+            .reasons
+            .iter()
+            .any(|r| r.contains("ddns-updater (for 'update')"))),
+        "{outcome:#?}"
+    );
+}
+
+#[test]
+fn a_word_after_a_possessive_is_a_noun_not_an_action() {
+    let catalog = site_with([
+        part("minio", 0, "MinIO: S3 compatible object storage"),
+        part("restic", 0, "Restic: nightly backups of the shares"),
+    ]);
+    assert_eq!(
+        best("S3 compatible storage for my backups", &catalog).as_deref(),
+        Some("site.yml --tags minio --limit media")
+    );
+}
+
+#[test]
+fn what_a_request_compares_with_is_not_what_it_asks_for() {
+    let catalog = site_with([
+        part("n8n", 0, "n8n: workflow automation for your services"),
+        part(
+            "nextcloud",
+            0,
+            "Nextcloud: a self-hosted Dropbox alternative",
+        ),
+    ]);
+    assert_eq!(
+        best("workflow automation like zapier", &catalog).as_deref(),
+        Some("site.yml --tags n8n --limit media")
+    );
+    // What the repository says a candidate stands in for is what a comparison asks for…
+    assert_eq!(
+        best("something like dropbox", &catalog).as_deref(),
+        Some("site.yml --tags nextcloud --limit media")
+    );
+    // …but not what a request for the product itself does.
+    let outcome = rank("install dropbox", &catalog, DEFAULT_THRESHOLD, 3);
+    assert!(!outcome.fits, "{outcome:#?}");
+}

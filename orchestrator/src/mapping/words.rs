@@ -29,6 +29,27 @@ const PURPOSE_HEADS: &[&str] = &[
 /// Words after a [`PURPOSE_HEADS`] word that begin its purpose.
 const PURPOSE_LINKS: &[&str] = &["to", "that", "which", "for"];
 
+/// Words after which a word is a noun: "storage for my backups" names backups, it asks for
+/// no backing up. Articles are no sure sign: "run a backup" asks for one.
+const POSSESSIVES: &[&str] = &["my", "our", "your", "their", "its", "his", "her"];
+
+/// Words after which a text names what it compares the thing it means with ("workflow
+/// automation like Zapier", "an alternative to Dropbox"), not the thing itself.
+const COMPARISONS: &[&str] = &[
+    "like",
+    "alternative",
+    "alternatives",
+    "replacement",
+    "instead",
+];
+
+/// Words after which the word before them is what a thing is compared with ("a self-hosted
+/// Dropbox alternative", "a GitHub clone").
+const COMPARED_BEFORE: &[&str] = &["alternative", "alternatives", "replacement", "clone"];
+
+/// Words before "like" that make it a verb ("I'd like calibre web running").
+const LIKERS: &[&str] = &["i", "we", "i'd", "we'd", "would", "you", "they"];
+
 /// Shortest word taken for a product's name when it is no English word ("non", "vs" are not).
 const MIN_PRODUCT_LENGTH: usize = 4;
 
@@ -78,6 +99,8 @@ pub(super) struct Token {
     /// it is the verb ("monitor the UPS", "keep my containers updated"), not what the request
     /// is about, whatever else the word can mean.
     pub imperative: bool,
+    /// A noun for who does what a verb says ("updater"): it names a tool, not work to do.
+    pub agent: bool,
     /// An adverb of manner ("automatically"): how, not what. The matcher reads it as generic
     /// unless the repository names something after it (a product called "Feedly").
     pub manner: bool,
@@ -86,6 +109,9 @@ pub(super) struct Token {
     /// Written after a word that says where something goes ("to", "behind", "into"): in "add
     /// the portals to Kuma's config" the destination is what to run, the portals what to add.
     pub after_destination: bool,
+    /// Named after "like" or "alternative to": what the wanted thing is compared with, not
+    /// what the request is about.
+    pub compared: bool,
     /// What the task adds somewhere ("sonarr" in "put sonarr behind the proxy"), set by the
     /// matcher: it is not what the task is about.
     pub argument: bool,
@@ -152,6 +178,7 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
     let mut index = 0;
     let mut destination = false;
     let mut purpose = false;
+    let mut comparison = false;
     while index < raw.len() {
         let length = lexicon.phrase_at(&stems[index..]).unwrap_or(1);
         let surface = raw[index..index + length].join(" ");
@@ -168,6 +195,29 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
             index += length;
             continue;
         }
+        let previous = index
+            .checked_sub(1)
+            .map(|before| raw[before].to_lowercase())
+            .unwrap_or_default();
+        let owned = POSSESSIVES.contains(&previous.as_str());
+        if length == 1
+            && COMPARISONS.contains(&lower.as_str())
+            && !(lower == "like"
+                && (LIKERS.contains(&previous.as_str())
+                    || raw
+                        .get(index + 1)
+                        .is_some_and(|next| next.eq_ignore_ascii_case("to"))))
+        {
+            let names_before = COMPARED_BEFORE.contains(&lower.as_str())
+                && !previous.is_empty()
+                && !lexicon.is_stop_word(&previous);
+            match tokens.last_mut() {
+                Some(before) if names_before => before.compared = true,
+                _ => comparison = true,
+            }
+            index += length;
+            continue;
+        }
         index += length;
         if length == 1 && DESTINATIONS.contains(&lower.as_str()) {
             destination = true;
@@ -178,15 +228,19 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
         if tokens.iter().any(|token| token.stem == stem) {
             continue;
         }
-        let listed = lexicon.concepts_of(&stem);
+        let mut listed = lexicon.concepts_of(&stem).to_vec();
+        let agent = length == 1 && lexicon.is_agent_noun(&lower);
+        if agent {
+            listed.retain(|&concept| !lexicon.concepts[concept].action);
+        }
         let manner = length == 1 && lexicon.is_manner_adverb(&lower);
-        let class = match class_of(listed) {
+        let class = match class_of(&listed) {
             // What something is for describes it: "manage" in "something to manage passwords";
             // "shut down cleanly" asks for no cleaning.
-            WordClass::Action if purpose || manner => WordClass::Object,
+            WordClass::Action if purpose || manner || owned => WordClass::Object,
             class => class,
         };
-        let concepts = lexicon.meanings(listed);
+        let concepts = lexicon.meanings(&listed);
         tokens.push(Token {
             tool: lexicon.is_tool(&stem),
             // "doesn't" is English however WordNet spells it.
@@ -194,6 +248,7 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
                 && stem.chars().count() >= MIN_PRODUCT_LENGTH
                 && !stem.contains(['\'', '’'])
                 && !lexicon.is_english(&stem),
+            agent,
             manner: manner && class == WordClass::Object,
             imperative: request
                 && length == 1
@@ -208,6 +263,7 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
             class,
             weight: class.weight(),
             after_destination: destination,
+            compared: comparison,
             argument: false,
         });
     }
