@@ -184,6 +184,15 @@ impl FieldIndex {
                 continue;
             };
             for token in words::tokens(text) {
+                // "a DNS ad-blocker" also speaks of ads and blocking: a sentence's phrase keeps
+                // its words for requests that word it otherwise ("block ads").
+                if field.is_prose() && token.class != words::WordClass::Action {
+                    terms.extend(
+                        words::phrase_words(&token)
+                            .into_iter()
+                            .map(|word| Term::of(word, item)),
+                    );
+                }
                 terms.push(Term::of(token, item));
             }
             // "calibreweb", "home-assistant": the whole item, written without spaces, so a

@@ -562,3 +562,17 @@ fn what_a_request_compares_with_is_not_what_it_asks_for() {
     let outcome = rank("install dropbox", &catalog, DEFAULT_THRESHOLD, 3);
     assert!(!outcome.fits, "{outcome:#?}");
 }
+
+#[test]
+fn a_phrase_of_the_repository_keeps_its_words() {
+    // "ad-blocker" is the vocabulary's phrase "ad blocker"; "block ads" says it in other words.
+    let catalog = site_with([part(
+        "pihole",
+        1,
+        "Pi-hole: the network-wide DNS ad-blocker",
+    )]);
+    assert_eq!(
+        best("block ads for the whole network", &catalog).as_deref(),
+        Some("site.yml --tags pihole --limit edge")
+    );
+}

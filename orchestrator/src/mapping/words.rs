@@ -270,6 +270,15 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
     tokens
 }
 
+/// The words of a vocabulary phrase ("ad" and "blocker" of "ad blocker"), each read on its
+/// own; none for a single word.
+pub(super) fn phrase_words(phrase: &Token) -> Vec<Token> {
+    if !phrase.surface.contains(' ') {
+        return Vec::new();
+    }
+    phrase.surface.split(' ').flat_map(tokens).collect()
+}
+
 /// The lower-cased acronym a word written in capitals stands for, plural or not ("UPS" and
 /// "UPSes" are `ups`, "VMs" is `vm`): an acronym is no English word to stem ("UPS" is not
 /// "up") or to correct.
