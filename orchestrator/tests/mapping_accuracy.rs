@@ -20,12 +20,28 @@ fn floor(set: &str) -> f64 {
         "ansible-nas.development-2" => 0.9,
         "selfhosted-site.development" => 0.92,
         "selfhosted-site.development-2" => 0.9,
+        // Written fresh to find what the matcher misses; they hold its hardest requests.
+        "ansible-nas.development-3" => 0.8,
+        "ansible-nas.development-4" => 0.8,
+        "selfhosted-site.development-3" => 0.9,
+        "selfhosted-site.development-4" => 0.85,
         // The goal is 0.9 on every held-out set; these floors hold what is reached today.
-        "ansible-nas.heldout" => 0.84,
-        "selfhosted-site.heldout" => 0.84,
+        "ansible-nas.heldout" => 0.86,
+        "selfhosted-site.heldout" => 0.86,
         "plans.development" => 0.7,
-        "plans.heldout" => 0.83,
+        "plans.heldout" => 0.87,
         other => panic!("no floor for the labelled set {other}: give it one"),
+    }
+}
+
+/// Share of the requests nothing does that each set must answer "none": most, except on the
+/// development batches written to hold requests that name what the repository nearly does ("a
+/// samba domain controller", "grafana loki on kubernetes"), which hold what is reached today.
+fn none_floor(set: &str) -> f64 {
+    match set {
+        "ansible-nas.development-3" => 0.6,
+        "ansible-nas.development-4" => 0.55,
+        _ => 0.8,
     }
 }
 
@@ -58,7 +74,7 @@ fn top_1_accuracy_on_every_set_stays_above_its_floor() {
         }
         let (none_right, none_total) = report.none_score();
         assert!(none_total > 0, "{} has no request nothing does", set.name);
-        if none_right * 10 < none_total * 8 {
+        if mapping_eval::ratio(none_right, none_total) < none_floor(&set.name) {
             failures.push(format!(
                 "{}: only {none_right}/{none_total} requests nothing does were answered \"none\"",
                 set.name
