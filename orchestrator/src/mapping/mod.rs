@@ -228,11 +228,6 @@ impl<'a> Matcher<'a> {
         if trade_words {
             explanations = explain_all(&words);
         }
-        // An English word nothing in the repository knows mostly qualifies the request ("for the
-        // family", "for our gaming group"); a product's name nothing knows is what the request
-        // is about ("install kubernetes") and keeps its weight.
-        // "Put grafana behind the reverse proxy", "add the portals to Kuma's config": what is
-        // added is an argument of the work; where it goes says which playbook does it.
         // What a request compares the wanted thing with ("like Zapier") counts as little,
         // unless the repository says what stands in for it ("a Dropbox alternative").
         for (position, word) in words.iter_mut().enumerate() {
@@ -244,6 +239,8 @@ impl<'a> Matcher<'a> {
                 word.argument = true;
             }
         }
+        // "Put grafana behind the reverse proxy", "add the portals to Kuma's config": what is
+        // added is an argument of the work; where it goes says which playbook does it.
         if let Some(action) = words.iter().position(|word| word.is("add")) {
             let has_destination = words.iter().any(|word| word.after_destination);
             for word in words.iter_mut().skip(action + 1) {
@@ -269,6 +266,9 @@ impl<'a> Matcher<'a> {
                 .iter()
                 .filter(|candidate| candidate[position].strength > 0.0)
                 .count();
+            // An English word nothing in the repository knows mostly qualifies the request
+            // ("for the family", "for our gaming group"); a product's name nothing knows is what
+            // the request is about ("install kubernetes") and keeps its weight.
             if word.class == WordClass::Object && !word.product && explaining == 0 {
                 word.weight *= UNKNOWN_WORD_WEIGHT;
             }
