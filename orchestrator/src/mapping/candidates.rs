@@ -547,8 +547,9 @@ impl<'a> Candidate<'a> {
                         stands_in_for: false,
                     };
                 }
-                // Unless the task asks for what the repository says the candidate stands in for
-                // ("something like IFTTT").
+                // A product only prose mentions is compared with, not described (see
+                // `PRODUCT_IN_PROSE`), unless the task asks for what the repository says the
+                // candidate stands in for ("something like IFTTT").
                 if word.may_be_deployed()
                     && !(word.compared && best.stands_in_for)
                     && matches!(best.place, Some(Place::Item(field, _)) if field.is_prose())
@@ -612,7 +613,7 @@ impl<'a> Candidate<'a> {
                 .flat_map(|field| &field.terms)
                 .any(|term| {
                     term.tool
-                        && term.stem != tool.stem
+                        && term.compact != tool.compact
                         && term
                             .concepts
                             .iter()
