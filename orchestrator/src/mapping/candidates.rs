@@ -516,8 +516,8 @@ impl<'a> Candidate<'a> {
                                 place: Some(Place::Item(field.field, term.item)),
                                 literal: quality == 1.0,
                                 synonym: quality == SYNONYM_MATCH,
-                                in_phrase: false,
                                 stands_in_for: term.compared,
+                                ..Explanation::default()
                             };
                         }
                     }
@@ -541,10 +541,7 @@ impl<'a> Candidate<'a> {
                     best = Explanation {
                         strength,
                         place: Some(place),
-                        literal: false,
-                        synonym: false,
-                        in_phrase: false,
-                        stands_in_for: false,
+                        ..Explanation::default()
                     };
                 }
                 // A product only prose mentions is compared with, not described (see
@@ -591,9 +588,7 @@ impl<'a> Candidate<'a> {
                                 strength,
                                 place: Some(Place::Item(field.field, term.item)),
                                 literal: true,
-                                synonym: false,
-                                in_phrase: false,
-                                stands_in_for: false,
+                                ..Explanation::default()
                             };
                         }
                     }
