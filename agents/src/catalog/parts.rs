@@ -101,8 +101,16 @@ pub(super) fn selectable(
             .collect();
         let mut plays: Vec<usize> = tagged.iter().filter_map(|task| task.play).collect();
         plays.dedup();
+        // An include that carries the tag itself names the section ("Publish the sites behind
+        // Caddy"); the tag alone is a name for scripts.
+        let sections: Vec<&str> = tagged
+            .iter()
+            .filter(|task| task.section_tags.iter().any(|own| own == tag))
+            .map(|task| task.task.as_str())
+            .collect();
+        let name = named_section(tag, &sections).unwrap_or(tag).to_owned();
         candidates.push(Selectable {
-            name: tag.to_owned(),
+            name,
             tags: vec![tag.to_owned()],
             plays,
             content: Expansion::of_role_tasks(tagged.into_iter()),
@@ -216,6 +224,40 @@ fn groups(
         }
     }
     groups
+}
+
+/// Of the includes that carry `tag` (`sections`), the one it names: the only one, else the one
+/// sharing the most words with the tag when no other shares as many.
+fn named_section<'s>(tag: &str, sections: &[&'s str]) -> Option<&'s str> {
+    if let [only] = sections {
+        return Some(only);
+    }
+    let most = sections
+        .iter()
+        .map(|section| words_shared(tag, section))
+        .max()
+        .filter(|&most| most > 0)?;
+    let mut best = sections
+        .iter()
+        .filter(|section| words_shared(tag, section) == most);
+    match (best.next(), best.next()) {
+        (Some(section), None) => Some(section),
+        _ => None,
+    }
+}
+
+/// How many words of `tag` (`caddy_sites`) `name` holds ("Publish the sites behind Caddy"),
+/// singular or plural.
+fn words_shared(tag: &str, name: &str) -> usize {
+    let singular = |word: &str| word.to_lowercase().trim_end_matches('s').to_owned();
+    let named: BTreeSet<String> = name
+        .split(|c: char| !c.is_alphanumeric())
+        .map(singular)
+        .collect();
+    tag.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .filter(|word| named.contains(&singular(word)))
+        .count()
 }
 
 fn play_name(play: &PlayOutline, index: usize) -> String {

@@ -390,6 +390,7 @@ impl Scanner {
                     .collect(),
                 tasks: content.tasks.clone(),
                 description,
+                selects_tasks_within_roles: tag_only && !content.roles.is_empty(),
             });
         }
         found
@@ -577,6 +578,7 @@ impl Scanner {
                 role: info.name.clone(),
                 task: task.name.clone(),
                 tags: task.tags.clone(),
+                section_tags: task.section_tags.clone(),
                 play: expansion.play,
             });
         }
@@ -674,6 +676,8 @@ pub(super) struct RoleTask {
     pub role: String,
     pub task: String,
     pub tags: Vec<String>,
+    /// See [`TaggedTask::section_tags`](super::tasks::TaggedTask::section_tags).
+    pub section_tags: Vec<String>,
     pub play: Option<usize>,
 }
 

@@ -10,6 +10,14 @@ use std::rc::Rc;
 
 /// Keys of a block whose values are further task lists.
 const BLOCK_KEYS: &[&str] = &["block", "rescue", "always"];
+/// Modules that run the tasks of another file or role.
+const INCLUDE_MODULES: &[&str] = &[
+    "include_tasks",
+    "import_tasks",
+    "include",
+    "include_role",
+    "import_role",
+];
 
 /// Task keys whose values are bare Jinja expressions (no `{{ }}`).
 const CONDITION_KEYS: &[&str] = &["when", "changed_when", "failed_when", "until"];
@@ -92,6 +100,10 @@ pub(super) struct Usage {
 pub(super) struct TaggedTask {
     pub name: String,
     pub tags: Vec<String>,
+    /// The tags it carries itself when it includes or imports other tasks: then its name says
+    /// what those tasks do together ("Publish the sites behind Caddy"), and it names the
+    /// section its tags select.
+    pub section_tags: Vec<String>,
 }
 
 impl Usage {
@@ -336,9 +348,18 @@ impl Scanner {
                     }
                 }
                 if !tags.is_empty() {
+                    let includes = task
+                        .keys()
+                        .filter_map(Value::as_str)
+                        .any(|key| INCLUDE_MODULES.contains(&module_name(key)));
                     usage.tagged_tasks.push(TaggedTask {
                         name: name.clone(),
                         tags,
+                        section_tags: if includes {
+                            own_tags.clone()
+                        } else {
+                            Vec::new()
+                        },
                     });
                 }
             }

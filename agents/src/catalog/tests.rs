@@ -159,13 +159,16 @@ fn a_playbook_is_described_from_its_plays_and_header() {
                     ..part("portal", &["portal"], 1, &["portal"], &["Configure"])
                 },
                 // A tag on a task inside a role selects that task.
-                part(
-                    "portal-config",
-                    &["portal-config"],
-                    1,
-                    &["portal"],
-                    &["Configure"]
-                ),
+                PlaybookPart {
+                    selects_tasks_within_roles: true,
+                    ..part(
+                        "portal-config",
+                        &["portal-config"],
+                        1,
+                        &["portal"],
+                        &["Configure"],
+                    )
+                },
             ],
             tasks: ["Create the data directory", "Inner", "Rescue", "Configure"]
                 .map(String::from)
@@ -173,6 +176,59 @@ fn a_playbook_is_described_from_its_plays_and_header() {
             ..Playbook::default()
         }]
     );
+}
+
+#[test]
+fn a_tag_inside_roles_selects_a_section_named_by_the_include_it_is_named_after() {
+    let catalog = clean_scan(&[
+        (
+            "site.yml",
+            "- hosts: edge\n  roles:\n    - role: certs\n      tags: [certs]\n    \
+             - role: caddy\n      tags: [caddy]\n",
+        ),
+        (
+            "roles/certs/tasks/main.yml",
+            "- name: Issue missing certificates\n  ansible.builtin.import_tasks: issue.yml\n  \
+             tags: [caddy_sites]\n",
+        ),
+        (
+            "roles/certs/tasks/issue.yml",
+            "- name: Issue a certificate\n  ansible.builtin.debug: {}\n",
+        ),
+        (
+            "roles/caddy/tasks/main.yml",
+            "- name: Install Caddy\n  ansible.builtin.debug: {}\n\
+             - name: Publish the sites behind Caddy\n  ansible.builtin.import_tasks: sites.yml\n  \
+             tags: [caddy_sites]\n",
+        ),
+        (
+            "roles/caddy/tasks/sites.yml",
+            "- name: Add a site block\n  ansible.builtin.debug: {}\n",
+        ),
+    ]);
+    let parts = &playbook(&catalog, "site.yml").parts;
+    let sites = parts
+        .iter()
+        .find(|part| part.tags == ["caddy_sites"])
+        .expect("the caddy_sites tag selects a part");
+    // Two includes carry the tag; it is named after the one that shares its words.
+    assert_eq!(sites.name, "Publish the sites behind Caddy");
+    assert_eq!(sites.roles, ["certs", "caddy"]);
+    assert!(sites.selects_tasks_within_roles);
+    assert_eq!(
+        sites.tasks,
+        [
+            "Issue missing certificates",
+            "Issue a certificate",
+            "Publish the sites behind Caddy",
+            "Add a site block"
+        ]
+    );
+    let caddy = parts
+        .iter()
+        .find(|part| part.tags == ["caddy"])
+        .expect("the caddy role is a part");
+    assert!(!caddy.selects_tasks_within_roles);
 }
 
 #[test]

@@ -41,6 +41,10 @@ const PHRASE_BOOST: f64 = 1.35;
 const NAMED_STRENGTH: f64 = 0.8;
 /// Share of its field's weight a service or image after the first keeps.
 const SECONDARY_ITEM: f64 = 0.85;
+/// Share of its field's weight a role keeps for a part that borrows some of its tasks (the
+/// `caddy_sites` section of the caddy role runs a task of the pihole role): "add blocklists to
+/// pihole" is about the part that is Pi-hole.
+const TASKS_OF_ROLE: f64 = 0.7;
 /// Most letters a word may have beyond another it begins with and still be a form of it.
 const MAX_PREFIX_EXTRA: usize = 3;
 /// Shortest word (in letters) matched by prefix or written without spaces.
@@ -156,6 +160,8 @@ pub(super) struct FieldIndex {
     pub field: Field,
     pub items: Vec<String>,
     terms: Vec<Term>,
+    /// Items that keep only [`TASKS_OF_ROLE`] of the field's weight.
+    partial: Vec<usize>,
 }
 
 impl FieldIndex {
@@ -163,7 +169,12 @@ impl FieldIndex {
     /// role runs alongside what it is about (the database of a wiki), and count a little less.
     fn item_weight(&self, item: usize) -> f64 {
         let secondary = item > 0 && matches!(self.field, Field::Service | Field::Image);
-        self.field.weight() * if secondary { SECONDARY_ITEM } else { 1.0 }
+        let partial = if self.partial.contains(&item) {
+            TASKS_OF_ROLE
+        } else {
+            1.0
+        };
+        partial * self.field.weight() * if secondary { SECONDARY_ITEM } else { 1.0 }
     }
 }
 
@@ -214,6 +225,7 @@ impl FieldIndex {
             field,
             items,
             terms,
+            partial: Vec::new(),
         }
     }
 }
@@ -269,8 +281,9 @@ pub(super) struct Candidate<'a> {
     pub part: Option<&'a PlaybookPart>,
     fields: Vec<FieldIndex>,
     /// Words of each name it goes by, generic words left out, for specificity: its name, and
-    /// for a Galaxy role its tags, since `--tags docker` is what a person calls
-    /// `geerlingguy.docker`.
+    /// the tags that select it when they are other names for it, since `--tags docker` is what
+    /// a person calls `geerlingguy.docker`, and `caddy_sites` the section "Publish the sites
+    /// behind Caddy".
     names: Vec<Vec<Term>>,
     /// It deploys services or runs images, so "install it" needs no word of its own.
     deploys: bool,
@@ -308,6 +321,25 @@ fn namespaces(playbook: &Playbook) -> Vec<String> {
                 .filter(|tag| part.roles.iter().all(|role| in_namespace(role, tag)))
                 .cloned()
         })
+        .collect()
+}
+
+/// Of `roles`, the items of a part that selects tasks within roles whose tasks it only borrows:
+/// every role but the one its name names ("Publish the sites behind Caddy" is the caddy role's
+/// section, which also runs a task of the pihole role), unless it has a single role.
+fn side_roles(part: &PlaybookPart, roles: &[String]) -> Vec<usize> {
+    if roles.len() < 2 {
+        return Vec::new();
+    }
+    let named: Vec<String> = words::tokens(&part.name)
+        .into_iter()
+        .map(|token| token.compact)
+        .collect();
+    roles
+        .iter()
+        .enumerate()
+        .filter(|(_, role)| !named.contains(&words::compact(role)))
+        .map(|(item, _)| item)
         .collect()
 }
 
@@ -479,7 +511,11 @@ impl<'a> Candidate<'a> {
                     Field::Template => file_names(&part.templates),
                     Field::Variable => part.variables.clone(),
                 };
-                FieldIndex::new(field, dedup(items), namespaces)
+                let mut index = FieldIndex::new(field, dedup(items), namespaces);
+                if field == Field::Role && part.selects_tasks_within_roles {
+                    index.partial = side_roles(part, &index.items);
+                }
+                index
             })
             .collect();
         Self {
@@ -487,7 +523,11 @@ impl<'a> Candidate<'a> {
             part: Some(part),
             fields,
             names: std::iter::once(&part.name)
-                .chain(part.tags.iter().filter(|_| is_qualified(&part.name)))
+                .chain(
+                    part.tags
+                        .iter()
+                        .filter(|_| is_qualified(&part.name) || part.selects_tasks_within_roles),
+                )
                 .filter_map(|name| own_name(name, namespaces))
                 .map(name_terms)
                 .collect(),

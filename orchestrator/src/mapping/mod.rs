@@ -242,7 +242,8 @@ impl<'a> Matcher<'a> {
         // "Put grafana behind the reverse proxy", "add the portals to Kuma's config": what is
         // added is an argument of the work; where it goes says which playbook does it.
         if let Some(action) = words.iter().position(|word| word.is("add")) {
-            let has_destination = words.iter().any(|word| word.after_destination);
+            let has_destination = words.iter().any(|word| word.after_destination)
+                || words::names_an_address(&placed.what);
             for word in words.iter_mut().skip(action + 1) {
                 if has_destination && !word.after_destination && word.class == WordClass::Object {
                     word.weight *= ARGUMENT_WEIGHT;

@@ -574,3 +574,59 @@ fn a_phrase_of_the_repository_keeps_its_words() {
         Some("site.yml --tags pihole --limit edge")
     );
 }
+
+/// The caddy role's section that publishes sites, which also runs a task of `borrowed`.
+fn publishing_section(borrowed: &str) -> PlaybookPart {
+    PlaybookPart {
+        name: "Publish the sites behind Caddy".into(),
+        tags: vec!["caddy_sites".into()],
+        play_indexes: vec![1],
+        roles: vec!["caddy".into(), borrowed.into()],
+        tasks: vec![
+            "caddy : Add a site block for each published service".into(),
+            format!("{borrowed} : Write the local records"),
+        ],
+        description: "Every service reachable as https://<name>.home.lan has a site block".into(),
+        selects_tasks_within_roles: true,
+        ..PlaybookPart::default()
+    }
+}
+
+#[test]
+fn an_address_is_where_a_request_puts_something_not_what_it_is_about() {
+    let catalog = site_with([
+        publishing_section("certs"),
+        part(
+            "certs",
+            1,
+            "Certs: issues the TLS certificates for the home.lan names and renews them",
+        ),
+    ]);
+    // Jellyfin is what is published; the address says where, and the section serving
+    // home.lan names publishes it.
+    assert_eq!(
+        best("publish jellyfin at jellyfin.home.lan", &catalog).as_deref(),
+        Some("site.yml --tags caddy_sites --limit edge")
+    );
+    // The name in an address is no request for its service.
+    assert_eq!(
+        best("renew the certificate for sonarr.home.lan", &catalog).as_deref(),
+        Some("site.yml --tags certs --limit edge")
+    );
+}
+
+#[test]
+fn a_section_that_borrows_a_roles_task_is_not_that_role() {
+    let catalog = site_with([
+        publishing_section("pihole"),
+        part(
+            "pihole",
+            1,
+            "Pi-hole: the DNS ad-blocker, with our blocklists",
+        ),
+    ]);
+    assert_eq!(
+        best("add blocklists to pihole", &catalog).as_deref(),
+        Some("site.yml --tags pihole --limit edge")
+    );
+}

@@ -146,9 +146,99 @@ pub(super) fn tokens(text: &str) -> Vec<Token> {
     read_tokens(text, false)
 }
 
+/// A network address in a text ("hass.home.lan", "https://<name>.home.lan", "192.168.1.20"):
+/// where something is served, not words of what it is.
+struct Address {
+    /// Byte range of the address in the text.
+    span: std::ops::Range<usize>,
+    /// The domain its names live under ("home.lan"), lower-cased; empty for an IP address.
+    domain: String,
+}
+
+/// The network addresses of `text`. In a request, a name of two labels ("healthchecks.io",
+/// "netboot.xyz") is a product's name more often than an address, so a host name needs three;
+/// a repository's "the home.lan names" names a domain with two.
+fn addresses(text: &str, request: bool) -> Vec<Address> {
+    let mut found = Vec::new();
+    let mut offset = 0;
+    for chunk in text.split_inclusive(char::is_whitespace) {
+        let start = offset;
+        offset += chunk.len();
+        let trimmed = chunk
+            .trim_end()
+            .trim_end_matches([',', ';', ':', ')', '.', '!', '?', '"', '\'']);
+        let lead = trimmed.len() - trimmed.trim_start_matches(['(', '"', '\'']).len();
+        let word = &trimmed[lead..];
+        let (scheme, host) = match word.split_once("://") {
+            Some((_, rest)) => (true, rest.split(['/', ':']).next().unwrap_or_default()),
+            None => (false, word),
+        };
+        let labels: Vec<&str> = host.split('.').collect();
+        let ip = labels.len() == 4
+            && labels
+                .iter()
+                .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_digit()));
+        let named = labels.len() >= if request { 3 } else { 2 }
+            && labels.iter().all(|label| !label.is_empty())
+            && labels[1..]
+                .iter()
+                .all(|label| label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            && labels
+                .last()
+                .is_some_and(|top| top.chars().all(|c| c.is_ascii_alphabetic()));
+        if !(ip || named || (scheme && labels.len() >= 2)) {
+            continue;
+        }
+        let domain = if ip {
+            String::new()
+        } else {
+            // The host's own name is the first label of three or more.
+            let first = usize::from(labels.len() >= 3);
+            labels[first..].join(".").to_lowercase()
+        };
+        found.push(Address {
+            span: start + lead..start + lead + word.len(),
+            domain,
+        });
+    }
+    found
+}
+
+/// True when `text` names a network address ("hass.home.lan"): a place something goes.
+pub(super) fn names_an_address(text: &str) -> bool {
+    !addresses(text, true).is_empty()
+}
+
 fn read_tokens(text: &str, request: bool) -> Vec<Token> {
     let lexicon = lexicon();
-    let raw: Vec<&str> = lexicon::raw_words(text)
+    // The words of an address a request names are no service ("grafana.home.lan" is where
+    // Grafana is served, and the certificate it needs is not Grafana's work): the address is
+    // one word, its domain. A repository's text keeps the words too.
+    let addresses = addresses(text, request);
+    let address_of = |word: &str| {
+        let start = word.as_ptr() as usize - text.as_ptr() as usize;
+        addresses
+            .iter()
+            .position(|address| address.span.contains(&start))
+    };
+    // Each address once, at the position among the other words where it was written.
+    let mut address_at: Vec<(usize, &str)> = Vec::new();
+    let mut words = Vec::new();
+    for word in lexicon::raw_words(text) {
+        match address_of(word) {
+            Some(which) => {
+                let domain = addresses[which].domain.as_str();
+                if address_at.last().is_none_or(|(_, last)| *last != domain) {
+                    address_at.push((words.len(), domain));
+                }
+                if !request {
+                    words.push(word);
+                }
+            }
+            None => words.push(word),
+        }
+    }
+    let raw: Vec<&str> = words
         .into_iter()
         // "Kuma's config": the possessive says nothing.
         .map(|word| {
@@ -179,7 +269,17 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
     let mut destination = false;
     let mut purpose = false;
     let mut comparison = false;
-    while index < raw.len() {
+    let mut pending_addresses = address_at.into_iter().peekable();
+    loop {
+        while let Some((_, domain)) = pending_addresses.next_if(|(position, _)| *position <= index)
+        {
+            if !domain.is_empty() && !tokens.iter().any(|token| token.stem == domain) {
+                tokens.push(address_token(domain));
+            }
+        }
+        if index >= raw.len() {
+            break;
+        }
         let length = lexicon.phrase_at(&stems[index..]).unwrap_or(1);
         let surface = raw[index..index + length].join(" ");
         let stem = stems[index..index + length].join(" ");
@@ -270,6 +370,26 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
     tokens
 }
 
+/// The word an address's `domain` is: a place, where a request puts something.
+fn address_token(domain: &str) -> Token {
+    Token {
+        surface: domain.to_owned(),
+        stem: domain.to_owned(),
+        compact: compact(domain),
+        concepts: Vec::new(),
+        tool: false,
+        product: false,
+        imperative: false,
+        agent: false,
+        manner: false,
+        class: WordClass::Object,
+        weight: WordClass::Object.weight(),
+        after_destination: true,
+        compared: false,
+        argument: false,
+    }
+}
+
 /// The words of a vocabulary phrase ("ad" and "blocker" of "ad blocker"), each read on its
 /// own; none for a single word.
 pub(super) fn phrase_words(phrase: &Token) -> Vec<Token> {
@@ -318,6 +438,35 @@ mod tests {
             .into_iter()
             .map(|token| (token.surface, token.class))
             .collect()
+    }
+
+    #[test]
+    fn an_address_in_a_request_is_one_word_its_domain() {
+        let stems = |text: &str| -> Vec<String> {
+            request_tokens(text)
+                .into_iter()
+                .map(|token| token.stem)
+                .collect()
+        };
+        assert_eq!(
+            stems("publish grafana at https://grafana.home.lan/, please"),
+            ["publish", "grafana", "home.lan"]
+        );
+        assert_eq!(
+            stems("point nas01.home.lan at 192.168.1.20"),
+            ["point", "home.lan"]
+        );
+        // Two labels name a product more often than a host.
+        assert_eq!(
+            stems("install healthchecks.io"),
+            ["instal", "healthcheck", "io"]
+        );
+        // A repository's text keeps the words and names the domain too.
+        let written: Vec<String> = tokens("certificates for the home.lan names")
+            .into_iter()
+            .map(|token| token.stem)
+            .collect();
+        assert_eq!(written, ["certif", "home.lan", "home", "lan", "name"]);
     }
 
     #[test]
