@@ -37,6 +37,8 @@ pub(super) struct Selectable {
     /// Indexes of its plays, in order.
     pub plays: Vec<usize>,
     pub content: Expansion,
+    /// Its tags are found only on tasks inside roles: it runs some of their tasks.
+    pub within_roles: bool,
 }
 
 /// The parts of a playbook with `plays`, tagged `parts` and tagged tasks inside its roles
@@ -56,6 +58,7 @@ pub(super) fn selectable(
                     tags: play.tags.clone(),
                     plays: vec![index],
                     content: play.content.clone(),
+                    within_roles: false,
                 });
             }
         }
@@ -78,6 +81,7 @@ pub(super) fn selectable(
                 tags: part.tags.clone(),
                 plays: vec![play],
                 content: part.content.clone(),
+                within_roles: false,
             }),
         }
     }
@@ -114,6 +118,7 @@ pub(super) fn selectable(
             tags: vec![tag.to_owned()],
             plays,
             content: Expansion::of_role_tasks(tagged.into_iter()),
+            within_roles: true,
         });
     }
 
@@ -220,6 +225,7 @@ fn groups(
                 tags: vec![tag.clone()],
                 plays,
                 content,
+                within_roles: false,
             });
         }
     }

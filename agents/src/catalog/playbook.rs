@@ -390,7 +390,7 @@ impl Scanner {
                     .collect(),
                 tasks: content.tasks.clone(),
                 description,
-                selects_tasks_within_roles: tag_only && !content.roles.is_empty(),
+                selects_tasks_within_roles: part.within_roles,
             });
         }
         found
@@ -789,6 +789,9 @@ fn push_unique<T: PartialEq>(list: &mut Vec<T>, item: T) -> bool {
 /// The variables a playbook reads and does not set itself, by name, with their defaults. A
 /// default that reads other variables makes the playbook read those too (`homelab_host_root:
 /// "{{ homelab_root }}/…"` brings in `homelab_root`).
+/// Shortest part of an outside role's name its settings are taken to be named after (`nfs`).
+const MIN_SETTING_PREFIX: usize = 3;
+
 fn variables(expansion: &Expansion, scope: &Scope) -> Vec<PlaybookVariable> {
     let wanted = |name: &str| !expansion.sets.contains(name) && !jinja::is_magic(name);
     let mut names: BTreeSet<String> = expansion
@@ -797,6 +800,39 @@ fn variables(expansion: &Expansion, scope: &Scope) -> Vec<PlaybookVariable> {
         .filter(|name| wanted(name))
         .cloned()
         .collect();
+    // What a role from outside the repository reads is not in the repository, but its settings
+    // are named after it by convention (`nfs_exports` for `geerlingguy.nfs`), and the values the
+    // repository gives them are what a person changes.
+    let prefixes: Vec<String> = expansion
+        .services
+        .iter()
+        .filter_map(|source| match source {
+            ServiceSource::Role {
+                name,
+                in_repository: false,
+            } => Some(name),
+            _ => None,
+        })
+        .flat_map(|name| {
+            // The namespace (`geerlingguy`, `vladgh`) is the author's, not the role's.
+            name.split('.')
+                .skip(usize::from(name.contains('.')))
+                .filter(|segment| segment.len() >= MIN_SETTING_PREFIX)
+                .map(|segment| format!("{}_", segment.replace('-', "_")))
+        })
+        .collect();
+    names.extend(
+        scope
+            .names()
+            .into_iter()
+            .filter(|name| {
+                prefixes
+                    .iter()
+                    .any(|prefix| name.starts_with(prefix.as_str()))
+            })
+            .filter(|name| wanted(name))
+            .map(str::to_owned),
+    );
     let mut pending: Vec<String> = names.iter().cloned().collect();
     while let Some(name) = pending.pop() {
         let Some(default) = scope.get(&name) else {

@@ -448,6 +448,34 @@ fn roles_are_found_through_ansible_cfg_and_next_to_the_playbook() {
 }
 
 #[test]
+fn an_outside_role_is_given_the_settings_named_after_it() {
+    let dir = repo(&[
+        (
+            "group_vars/all.yml",
+            "nfs_exports: [\"/srv/public *(rw)\"]\nsamba_shares: []\ngeerlingguy_x: 1\n",
+        ),
+        (
+            "site.yml",
+            "- hosts: all\n  roles:\n    - role: geerlingguy.nfs\n      tags: [nfs]\n    \
+             - role: local\n      tags: [local]\n",
+        ),
+        ("roles/local/tasks/main.yml", "- debug: {}\n"),
+    ]);
+    // The outside role itself is not installed here; that is an issue of its own.
+    let catalog = scan(dir.path()).expect("scan");
+    let site = playbook(&catalog, "site.yml");
+    let part = |tag: &str| {
+        site.parts
+            .iter()
+            .find(|part| part.tags == [tag])
+            .unwrap_or_else(|| panic!("the {tag} part: {:#?}", site.parts))
+    };
+    // Its namespace is its author's: `geerlingguy_x` is not the role's.
+    assert_eq!(part("nfs").variables, ["nfs_exports"]);
+    assert!(part("local").variables.is_empty());
+}
+
+#[test]
 fn variables_are_what_is_read_and_not_set_with_defaults_and_hidden_secrets() {
     let catalog = clean_scan(&[
         (

@@ -128,6 +128,14 @@ impl Scope {
         self.layers.iter().find_map(|layer| layer.get(name))
     }
 
+    /// The names of every variable it defines, each once.
+    pub(super) fn names(&self) -> BTreeSet<&str> {
+        self.layers
+            .iter()
+            .flat_map(|layer| layer.keys().map(String::as_str))
+            .collect()
+    }
+
     /// The default of `name` as plain text for rendering an image name: only non-secret scalars
     /// without Jinja of their own.
     pub(super) fn plain(&self, name: &str) -> Option<String> {
