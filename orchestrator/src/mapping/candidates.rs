@@ -273,6 +273,9 @@ pub(super) struct Explanation {
     /// The repository compares the candidate with it ("a self-hosted Dropbox alternative"): a
     /// product named so is what the candidate stands in for.
     pub stands_in_for: bool,
+    /// The candidate names a template or a setting after it (`motd.j2`, `common_motd_banner`):
+    /// it is something the candidate manages, not another product its prose mentions.
+    pub artefact: bool,
 }
 
 /// A playbook, or one part of it, indexed for matching.
@@ -546,9 +549,12 @@ impl<'a> Candidate<'a> {
             .iter()
             .map(|word| {
                 let mut best = Explanation::default();
+                let mut artefact = false;
                 for field in &self.fields {
                     for term in &field.terms {
                         let quality = match_quality(word, term, field.field.is_prose());
+                        artefact |= quality == 1.0
+                            && matches!(field.field, Field::Template | Field::Variable);
                         let strength = quality * field.item_weight(term.item);
                         if strength > best.strength {
                             best = Explanation {
@@ -586,9 +592,12 @@ impl<'a> Candidate<'a> {
                 }
                 // A product only prose mentions is compared with, not described (see
                 // `PRODUCT_IN_PROSE`), unless the task asks for what the repository says the
-                // candidate stands in for ("something like IFTTT").
+                // candidate stands in for ("something like IFTTT"), or the candidate names a
+                // file or setting after it: the motd that `motd.j2` writes is its own.
+                best.artefact = artefact;
                 if word.may_be_deployed()
                     && !(word.compared && best.stands_in_for)
+                    && !artefact
                     && matches!(best.place, Some(Place::Item(field, _)) if field.is_prose())
                 {
                     best.strength *= PRODUCT_IN_PROSE;

@@ -437,6 +437,7 @@ impl<'a> Matcher<'a> {
                 || (word.may_be_deployed()
                     && in_prose
                     && !explained.in_phrase
+                    && !explained.artefact
                     && !named_after_the_task
                     && !(word.compared && explained.stands_in_for));
             if !unexplained || (rank > 0 && !word.product) {

@@ -630,3 +630,22 @@ fn a_section_that_borrows_a_roles_task_is_not_that_role() {
         Some("site.yml --tags pihole --limit edge")
     );
 }
+
+#[test]
+fn a_name_a_candidate_gives_its_own_files_is_no_other_product() {
+    let catalog = site_with([PlaybookPart {
+        name: "common".into(),
+        tags: vec!["common".into()],
+        play_indexes: vec![0, 1],
+        roles: vec!["common".into()],
+        templates: vec!["roles/common/templates/motd.j2".into()],
+        description: "Base layout of every box: directories, motd, timezone".into(),
+        ..PlaybookPart::default()
+    }]);
+    // "motd" is no dictionary word, yet the role renders motd.j2: it writes the motd, its
+    // description names no other product.
+    assert_eq!(
+        best("update the motd on all servers", &catalog).as_deref(),
+        Some("site.yml --tags common")
+    );
+}
