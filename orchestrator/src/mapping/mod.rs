@@ -433,13 +433,14 @@ impl<'a> Matcher<'a> {
         for (rank, (word, explained)) in heads {
             let in_prose =
                 matches!(explained.place, Some(Place::Item(field, _)) if field.is_prose());
-            let unexplained = explained.strength == 0.0
-                || (word.may_be_deployed()
-                    && in_prose
-                    && !explained.in_phrase
-                    && !explained.artefact
-                    && !named_after_the_task
-                    && !(word.compared && explained.stands_in_for));
+            // Prose describes the product when a phrase of it holds other task words, the
+            // candidate manages a file named after it, or is what the task compares it with.
+            let described = explained.in_phrase
+                || explained.artefact
+                || named_after_the_task
+                || (word.compared && explained.stands_in_for);
+            let unexplained =
+                explained.strength == 0.0 || (word.may_be_deployed() && in_prose && !described);
             if !unexplained || (rank > 0 && !word.product) {
                 continue;
             }
