@@ -579,6 +579,7 @@ impl Scanner {
                 task: task.name.clone(),
                 tags: task.tags.clone(),
                 section_tags: task.section_tags.clone(),
+                usage: task.usage.clone(),
                 play: expansion.play,
             });
         }
@@ -678,6 +679,8 @@ pub(super) struct RoleTask {
     pub tags: Vec<String>,
     /// See [`TaggedTask::section_tags`](super::tasks::TaggedTask::section_tags).
     pub section_tags: Vec<String>,
+    /// See [`TaggedTask::usage`](super::tasks::TaggedTask::usage).
+    pub usage: Usage,
     pub play: Option<usize>,
 }
 
@@ -719,6 +722,13 @@ impl Expansion {
         for task in tasks {
             push_unique(&mut expansion.roles, task.role.clone());
             expansion.tasks.push(task.task.clone());
+            for used in &task.usage.uses {
+                if let Use::Template(path) = used {
+                    push_unique(&mut expansion.templates, path.clone());
+                }
+            }
+            expansion.reads.extend(task.usage.reads.iter().cloned());
+            expansion.sets.extend(task.usage.sets.iter().cloned());
         }
         expansion
     }

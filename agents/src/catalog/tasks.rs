@@ -100,6 +100,9 @@ pub(super) struct Usage {
 pub(super) struct TaggedTask {
     pub name: String,
     pub tags: Vec<String>,
+    /// The templates it renders and the variables it reads and sets (an include's, all of its
+    /// tasks').
+    pub usage: Usage,
     /// The tags it carries itself when it includes or imports other tasks: then its name says
     /// what those tasks do together ("Publish the sites behind Caddy"), and it names the
     /// section its tags select.
@@ -107,6 +110,16 @@ pub(super) struct TaggedTask {
 }
 
 impl Usage {
+    /// Adds everything `other` uses, reads and sets, after what this one does.
+    fn absorb(&mut self, other: Usage) {
+        self.uses.extend(other.uses);
+        self.tags.extend(other.tags);
+        self.reads.extend(other.reads);
+        self.sets.extend(other.sets);
+        self.task_names.extend(other.task_names);
+        self.tagged_tasks.extend(other.tagged_tasks);
+    }
+
     /// Adds the variables every string inside `value` references.
     pub(super) fn read_strings(&mut self, value: &Value) {
         for_each_string(value, &mut |text| {
@@ -339,6 +352,7 @@ impl Scanner {
         let own_tags = task.get("tags").map(tag_values).unwrap_or_default();
         usage.tags.extend(own_tags.iter().cloned());
         let is_block = BLOCK_KEYS.iter().any(|key| task.contains_key(*key));
+        let mut tagged_index = None;
         if let (false, Some(name)) = (is_block, string_field(task, "name")) {
             if !context.tags_select_parts {
                 let mut tags = context.inherited_tags.clone();
@@ -352,6 +366,7 @@ impl Scanner {
                         .keys()
                         .filter_map(Value::as_str)
                         .any(|key| INCLUDE_MODULES.contains(&module_name(key)));
+                    tagged_index = Some(usage.tagged_tasks.len());
                     usage.tagged_tasks.push(TaggedTask {
                         name: name.clone(),
                         tags,
@@ -360,6 +375,7 @@ impl Scanner {
                         } else {
                             Vec::new()
                         },
+                        usage: Usage::default(),
                     });
                 }
             }
@@ -372,6 +388,35 @@ impl Scanner {
             inner = context.inheriting(&own_tags);
             &inner
         };
+        match tagged_index {
+            // What a tagged task uses is what its tags select, wherever else the role uses it.
+            Some(index) => {
+                let mut own = Usage::default();
+                self.task_content(context, task, &mut own, including);
+                let tagged = &mut usage.tagged_tasks[index];
+                tagged.usage.uses = own
+                    .uses
+                    .iter()
+                    .filter(|used| matches!(used, Use::Template(_)))
+                    .cloned()
+                    .collect();
+                tagged.usage.reads.clone_from(&own.reads);
+                tagged.usage.sets.clone_from(&own.sets);
+                usage.absorb(own);
+            }
+            None => self.task_content(context, task, usage, including),
+        }
+    }
+
+    /// What a task or block does besides being named and tagged: what it registers, reads,
+    /// runs and includes.
+    fn task_content(
+        &mut self,
+        context: &Context,
+        task: &Mapping,
+        usage: &mut Usage,
+        including: &mut Vec<PathBuf>,
+    ) {
         if let Some(register) = task.get("register").and_then(scalar_text) {
             usage.sets.insert(register);
         }

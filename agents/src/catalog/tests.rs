@@ -197,13 +197,18 @@ fn a_tag_inside_roles_selects_a_section_named_by_the_include_it_is_named_after()
         ),
         (
             "roles/caddy/tasks/main.yml",
-            "- name: Install Caddy\n  ansible.builtin.debug: {}\n\
+            "- name: Install Caddy\n  ansible.builtin.debug: {msg: \"{{ caddy_version }}\"}\n\
              - name: Publish the sites behind Caddy\n  ansible.builtin.import_tasks: sites.yml\n  \
              tags: [caddy_sites]\n",
         ),
         (
             "roles/caddy/tasks/sites.yml",
-            "- name: Add a site block\n  ansible.builtin.debug: {}\n",
+            "- name: Add a site block\n  ansible.builtin.template:\n    src: site.caddy.j2\n    \
+             dest: \"/srv/{{ item }}.caddy\"\n  loop: \"{{ caddy_sites }}\"\n",
+        ),
+        (
+            "roles/caddy/templates/site.caddy.j2",
+            "{{ caddy_upstream }}\n",
         ),
     ]);
     let parts = &playbook(&catalog, "site.yml").parts;
@@ -215,6 +220,9 @@ fn a_tag_inside_roles_selects_a_section_named_by_the_include_it_is_named_after()
     assert_eq!(sites.name, "Publish the sites behind Caddy");
     assert_eq!(sites.roles, ["certs", "caddy"]);
     assert!(sites.selects_tasks_within_roles);
+    // It renders and reads what its own tasks do, not what the rest of the caddy role does.
+    assert_eq!(sites.templates, ["roles/caddy/templates/site.caddy.j2"]);
+    assert_eq!(sites.variables, ["caddy_sites", "caddy_upstream"]);
     assert_eq!(
         sites.tasks,
         [
