@@ -556,6 +556,11 @@ fn what_a_request_compares_with_is_not_what_it_asks_for() {
         best("something like dropbox", &catalog).as_deref(),
         Some("site.yml --tags nextcloud --limit media")
     );
+    // A self-hosted product is one in its stead…
+    assert_eq!(
+        best("a self-hosted dropbox", &catalog).as_deref(),
+        Some("site.yml --tags nextcloud --limit media")
+    );
     // …but not what a request for the product itself does.
     let outcome = rank("install dropbox", &catalog, DEFAULT_THRESHOLD, 3);
     assert!(!outcome.fits, "{outcome:#?}");

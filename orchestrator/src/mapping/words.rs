@@ -341,13 +341,18 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
             class => class,
         };
         let concepts = lexicon.meanings(&listed);
+        // "doesn't" is English however WordNet spells it.
+        let product = class == WordClass::Object
+            && stem.chars().count() >= MIN_PRODUCT_LENGTH
+            && !stem.contains(['\'', '’'])
+            && !lexicon.is_english(&stem);
+        // "A self-hosted Dropbox" is something in Dropbox's stead, as "a Dropbox alternative" is.
+        let self_hosted_before = tokens.last().is_some_and(|before| {
+            before.is("deploy") && before.surface.to_lowercase().ends_with("self hosted")
+        });
         tokens.push(Token {
             tool: lexicon.is_tool(&stem),
-            // "doesn't" is English however WordNet spells it.
-            product: class == WordClass::Object
-                && stem.chars().count() >= MIN_PRODUCT_LENGTH
-                && !stem.contains(['\'', '’'])
-                && !lexicon.is_english(&stem),
+            product,
             agent,
             manner: manner && class == WordClass::Object,
             imperative: request
@@ -363,7 +368,7 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
             class,
             weight: class.weight(),
             after_destination: destination,
-            compared: comparison,
+            compared: comparison || (product && self_hosted_before),
             argument: false,
         });
     }
