@@ -7,6 +7,7 @@
 
 use super::Scanner;
 use super::source;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// File names tried for the README, in order, at the repository root.
@@ -103,7 +104,26 @@ impl Readme {
                 in_paragraph = true;
             }
         }
-        let entries = items.iter().filter_map(|(_, item)| entry(item)).collect();
+        let mut entries: Vec<Entry> = items.iter().filter_map(|(_, item)| entry(item)).collect();
+        // A site several entries link to (`github.com`) hosts many projects, and the README's
+        // own project's site (`ansible-nas.io` under "# Ansible NAS") hosts its documentation:
+        // their names say nothing about any one entry.
+        let mut linked: BTreeMap<String, usize> = BTreeMap::new();
+        for entry in &entries {
+            for link in &entry.link_keys {
+                *linked.entry(link.clone()).or_default() += 1;
+            }
+        }
+        let project = text
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("# "))
+            .map(key)
+            .unwrap_or_default();
+        for entry in &mut entries {
+            entry
+                .link_keys
+                .retain(|link| linked.get(link) == Some(&1) && *link != project);
+        }
         let sentences = items
             .iter()
             .chain(&paragraphs)
@@ -383,6 +403,29 @@ Run `ansible-playbook site.yml --tags backup_now` to back up right away.
         assert_eq!(
             said("restic").as_deref(),
             Some("Restic: nightly backups to the NAS")
+        );
+    }
+
+    #[test]
+    fn the_projects_own_site_and_shared_hosts_name_no_entry() {
+        let readme = Readme::parse(
+            "# My NAS\n\n\
+             * [Logging](https://my-nas.io/docs/stacks/logging/) - log capture and search\n\
+             * [Gitea](https://github.com/go-gitea/gitea) - a git forge\n\
+             * [Forgejo](https://github.com/forgejo/forgejo) - another git forge\n",
+        );
+        // "my-nas" is the project, not its Logging stack; github.com hosts both forges.
+        assert_eq!(readme.describe(&["my-nas"]), None);
+        assert_eq!(readme.describe(&["github"]), None);
+        assert!(
+            readme
+                .describe(&["logging"])
+                .is_some_and(|said| said.starts_with("Logging"))
+        );
+        assert!(
+            readme
+                .describe(&["go-gitea", "gitea"])
+                .is_some_and(|said| said.starts_with("Gitea"))
         );
     }
 
