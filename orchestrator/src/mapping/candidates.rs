@@ -545,6 +545,9 @@ impl<'a> Candidate<'a> {
     /// name written without spaces that covers two neighbouring words ("home assistant" in
     /// `homeassistant`), or what the candidate is (it deploys something, it is a whole site).
     pub fn explain(&self, words: &[Token]) -> Vec<Explanation> {
+        // What the repository says outright, where what a candidate is explains the word better
+        // on its own ("update" that Watchtower's description holds, which deploying it implies).
+        let mut said: Vec<Option<Explanation>> = Vec::with_capacity(words.len());
         let mut explained: Vec<Explanation> = words
             .iter()
             .map(|word| {
@@ -583,12 +586,17 @@ impl<'a> Candidate<'a> {
                 } else {
                     None
                 };
+                let in_prose =
+                    |best: &Explanation| matches!(best.place, Some(Place::Item(field, _)) if field.is_prose());
                 if let Some((place, strength)) = implied.filter(|(_, s)| best.strength < *s) {
+                    said.push(Some(best).filter(|best| best.literal && in_prose(best)));
                     best = Explanation {
                         strength,
                         place: Some(place),
                         ..Explanation::default()
                     };
+                } else {
+                    said.push(None);
                 }
                 // A product only prose mentions is compared with, not described (see
                 // `PRODUCT_IN_PROSE`), unless the task asks for what the repository says the
@@ -610,15 +618,23 @@ impl<'a> Candidate<'a> {
         let sentences: Vec<Place> = explained
             .iter()
             .filter(|explanation| explanation.literal)
+            .chain(said.iter().flatten())
             .filter_map(|explanation| explanation.place)
             .filter(|place| matches!(place, Place::Item(field, _) if field.is_prose()))
             .collect();
-        for explanation in &mut explained {
-            let shared = explanation.literal
+        let shared = |explanation: &Explanation| {
+            explanation.literal
                 && explanation.place.is_some_and(|place| {
                     sentences.iter().filter(|other| **other == place).count() >= 2
-                });
-            if shared {
+                })
+        };
+        for (explanation, said) in explained.iter_mut().zip(&said) {
+            if let Some(said) = said.filter(|said| shared(said))
+                && said.strength * PHRASE_BOOST > explanation.strength
+            {
+                *explanation = said;
+            }
+            if shared(explanation) {
                 explanation.strength = (explanation.strength * PHRASE_BOOST).min(1.0);
                 explanation.in_phrase = true;
             }

@@ -654,3 +654,21 @@ fn a_name_a_candidate_gives_its_own_files_is_no_other_product() {
         Some("site.yml --tags common")
     );
 }
+
+#[test]
+fn what_a_sentence_says_outright_outweighs_what_deploying_implies() {
+    let catalog = site_with([
+        part("docker", 0, "Docker: the container engine"),
+        part(
+            "watchtower",
+            0,
+            "Watchtower: monitor your Docker containers and update them",
+        ),
+    ]);
+    // Every role "updates" what it deploys when run again; Watchtower's description says it
+    // updates containers in the same sentence that names them.
+    assert_eq!(
+        best("automatically update all docker containers", &catalog).as_deref(),
+        Some("site.yml --tags watchtower --limit media")
+    );
+}
