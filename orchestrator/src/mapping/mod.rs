@@ -464,9 +464,11 @@ impl<'a> Matcher<'a> {
             .count();
         confidence *= RIVAL_TOOL_FACTOR.powi(rival_tools.min(2) as i32);
 
-        let names_objects = words.iter().any(|word| word.class == WordClass::Object);
+        // An imperative's verb ("keep my containers updated") names nothing.
+        let is_object = |word: &Token| word.class == WordClass::Object && !word.imperative;
+        let names_objects = words.iter().any(is_object);
         let explains_an_object = words.iter().zip(own).any(|(word, explained)| {
-            word.class == WordClass::Object && explained.strength > 0.0 && !explained.synonym
+            is_object(word) && explained.strength > 0.0 && !explained.synonym
         });
         if names_objects && !explains_an_object {
             confidence *= NO_OBJECT_FACTOR;

@@ -672,3 +672,27 @@ fn what_a_sentence_says_outright_outweighs_what_deploying_implies() {
         Some("site.yml --tags watchtower --limit media")
     );
 }
+
+#[test]
+fn an_imperative_verb_names_nothing_to_explain() {
+    let catalog = site_with([
+        part("docker", 0, "Docker: the container engine"),
+        part(
+            "watchtower",
+            0,
+            "Watchtower: monitor your Docker containers and update them",
+        ),
+        PlaybookPart {
+            variables: vec!["keep_packages_updated".into()],
+            ..part("system", 0, "System: packages and users")
+        },
+    ]);
+    // "keep" is what to do, not a thing the system role's `keep_packages_updated` is about.
+    assert_eq!(
+        best("keep my docker containers updated automatically", &catalog).as_deref(),
+        Some("site.yml --tags watchtower --limit media")
+    );
+    // Before an action, a first word qualifies it: "base" is what the setup is.
+    let tokens = words::request_tokens("base setup of every box");
+    assert!(!tokens[0].imperative, "{tokens:#?}");
+}

@@ -372,6 +372,12 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
             argument: false,
         });
     }
+    // A word before an action qualifies it ("base setup of every box"): no verb of its own.
+    if let [first, second, ..] = tokens.as_mut_slice()
+        && second.class == WordClass::Action
+    {
+        first.imperative = false;
+    }
     tokens
 }
 
