@@ -106,6 +106,9 @@ const SETTING_NAME_USES: usize = 2;
 /// Confidence kept when the task names things but the candidate explains none of them, or only
 /// through WordNet synonyms, which mix every sense of a word.
 const NO_OBJECT_FACTOR: f64 = 0.5;
+/// Share of the candidates that, explaining a word, make it the repository's own name rather than
+/// a thing in it.
+const EVERYWHERE_SHARE: f64 = 0.9;
 /// Confidence a whole site playbook keeps when the task neither names it nor asks for everything:
 /// running everything is the costliest reading of a request, taken only when asked for.
 const UNASKED_SITE_FACTOR: f64 = 0.8;
@@ -467,9 +470,27 @@ impl<'a> Matcher<'a> {
         // An imperative's verb ("keep my containers updated") names nothing.
         let is_object = |word: &Token| word.class == WordClass::Object && !word.imperative;
         let names_objects = words.iter().any(is_object);
-        let explains_an_object = words.iter().zip(own).any(|(word, explained)| {
-            is_object(word) && explained.strength > 0.0 && !explained.synonym
-        });
+        // A word nearly every candidate explains ("nas" in a repository named ansible-nas, whose
+        // every part is in nas.yml) names the repository, not one thing in it, unless a sentence
+        // of the candidate says it with other words of the task ("ensure your NAS is online").
+        let everywhere = |position: usize| {
+            let explaining = explanations
+                .iter()
+                .filter(|theirs| theirs[position].strength >= TELLING_STRENGTH)
+                .count();
+            explaining as f64 >= EVERYWHERE_SHARE * explanations.len() as f64
+        };
+        let explains_an_object =
+            words
+                .iter()
+                .zip(own)
+                .enumerate()
+                .any(|(position, (word, explained))| {
+                    is_object(word)
+                        && explained.strength > 0.0
+                        && !explained.synonym
+                        && (explained.in_phrase || !everywhere(position))
+                });
         if names_objects && !explains_an_object {
             confidence *= NO_OBJECT_FACTOR;
         }

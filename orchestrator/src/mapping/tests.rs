@@ -696,3 +696,12 @@ fn an_imperative_verb_names_nothing_to_explain() {
     let tokens = words::request_tokens("base setup of every box");
     assert!(!tokens[0].imperative, "{tokens:#?}");
 }
+
+#[test]
+fn the_repositorys_own_name_names_nothing_in_it() {
+    let [mut catalog] = nas();
+    catalog.parts[4].tasks = vec!["Restart Docker".into()];
+    // Every part of nas.yml explains "nas"; restarting docker is no reboot of the NAS.
+    let outcome = rank("reboot the nas", &[catalog], DEFAULT_THRESHOLD, 3);
+    assert!(!outcome.fits, "{outcome:#?}");
+}
