@@ -518,6 +518,8 @@ mod tests {
                 .collect()
         };
         assert_eq!(concept("installing"), ["deploy"]);
+        // A backup job is a thing that runs, like a service: it says little on its own.
+        assert_eq!(concept("jobs"), ["infrastructure"]);
         assert_eq!(concept("certs"), ["certificate"]);
         let restic = lexicon.concepts_of(&lexicon.stem("restic"));
         assert!(
