@@ -28,8 +28,8 @@ fn floor(set: &str) -> f64 {
         "ansible-nas.development-5" => 0.8,
         "selfhosted-site.development-5" => 0.8,
         // The goal is 0.9 on every held-out set; these floors hold what is reached today.
-        "ansible-nas.heldout" => 0.86,
-        "selfhosted-site.heldout" => 0.86,
+        "ansible-nas.heldout" => 0.88,
+        "selfhosted-site.heldout" => 0.87,
         "plans.development" => 0.85,
         "plans.heldout" => 0.87,
         other => panic!("no floor for the labelled set {other}: give it one"),

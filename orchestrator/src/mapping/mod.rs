@@ -30,6 +30,10 @@
 //! - a candidate that explains only the action and none of the things the task names is weak
 //!   evidence: many playbooks deploy *something*; one that leaves unexplained what the task is
 //!   about (its first thing: "kernel" in "upgrade the kernel on the nas") answers another task;
+//!   a word nearly every candidate explains ("nas" in ansible-nas) names the repository, not a
+//!   thing in it;
+//! - a network address ("hass.home.lan") is one word, its domain, and says where something goes:
+//!   "publish home assistant at hass.home.lan" publishes Home Assistant, it does not deploy it;
 //! - candidates whose name the task covers rank above broader ones that merely mention the same
 //!   words (`deploy-uptime-kuma.yml` over `site.yml` for "deploy Uptime Kuma"), and a whole
 //!   playbook ranks above an equally good part of another one (it is the simpler command).
