@@ -295,6 +295,7 @@ impl<'a> Matcher<'a> {
                 let rarity = (total / telling as f64).ln() / total.ln().max(1.0);
                 word.weight *= COMMON_WORD_WEIGHT + (1.0 - COMMON_WORD_WEIGHT) * rarity;
             }
+            word.names_repository = telling as f64 >= EVERYWHERE_SHARE * total;
         }
         let mut scored: Vec<(f64, usize)> = (0..self.candidates.len())
             .map(|index| (self.confidence(index, &words, &explanations), index))
@@ -474,27 +475,14 @@ impl<'a> Matcher<'a> {
         // An imperative's verb ("keep my containers updated") names nothing.
         let is_object = |word: &Token| word.class == WordClass::Object && !word.imperative;
         let names_objects = words.iter().any(is_object);
-        // A word nearly every candidate explains ("nas" in a repository named ansible-nas, whose
-        // every part is in nas.yml) names the repository, not one thing in it, unless a sentence
-        // of the candidate says it with other words of the task ("ensure your NAS is online").
-        let everywhere = |position: usize| {
-            let explaining = explanations
-                .iter()
-                .filter(|theirs| theirs[position].strength >= TELLING_STRENGTH)
-                .count();
-            explaining as f64 >= EVERYWHERE_SHARE * explanations.len() as f64
-        };
-        let explains_an_object =
-            words
-                .iter()
-                .zip(own)
-                .enumerate()
-                .any(|(position, (word, explained))| {
-                    is_object(word)
-                        && explained.strength > 0.0
-                        && !explained.synonym
-                        && (explained.in_phrase || !everywhere(position))
-                });
+        // A word naming the repository names no thing in it, unless a sentence of the candidate
+        // says it with other words of the task ("ensure your NAS is online").
+        let explains_an_object = words.iter().zip(own).any(|(word, explained)| {
+            is_object(word)
+                && explained.strength > 0.0
+                && !explained.synonym
+                && (explained.in_phrase || !word.names_repository)
+        });
         if names_objects && !explains_an_object {
             confidence *= NO_OBJECT_FACTOR;
         }

@@ -115,6 +115,9 @@ pub(super) struct Token {
     /// What the task adds somewhere ("sonarr" in "put sonarr behind the proxy"), set by the
     /// matcher: it is not what the task is about.
     pub argument: bool,
+    /// Nearly every candidate explains it ("nas" in ansible-nas, whose every part is in
+    /// `nas.yml`), set by the matcher: it names the repository, not one thing in it.
+    pub names_repository: bool,
 }
 
 impl Token {
@@ -370,6 +373,7 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
             after_destination: destination,
             compared: comparison || (product && self_hosted_before),
             argument: false,
+            names_repository: false,
         });
     }
     // A word before an action qualifies it ("base setup of every box"): no verb of its own.
@@ -398,6 +402,7 @@ fn address_token(domain: &str) -> Token {
         after_destination: true,
         compared: false,
         argument: false,
+        names_repository: false,
     }
 }
 
