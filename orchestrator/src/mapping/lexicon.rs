@@ -169,6 +169,12 @@ const STOP_WORDS: &[&str] = &[
     "whose",
 ];
 
+/// The apostrophes people type: the typewriter's and the typographic one.
+const APOSTROPHES: &[char] = &['\'', '’'];
+
+/// What follows the apostrophe of a contracted verb: "I'm", "we're", "it's", "you'll".
+const CONTRACTED_VERBS: &[&str] = &["m", "s", "re", "ve", "ll", "d"];
+
 /// The Zipf frequency of every word in [`WORD_FREQUENCIES`]: lines of a frequency followed by
 /// the words that have it.
 fn load_frequencies() -> HashMap<&'static str, f64> {
@@ -368,7 +374,17 @@ impl Lexicon {
     }
 
     pub fn is_stop_word(&self, lower: &str) -> bool {
-        self.stop.contains(lower)
+        self.stop.contains(lower) || self.is_stop_contraction(lower)
+    }
+
+    /// "won't", "I'm", "it's": a stop word run together with "not" or a verb says no more than
+    /// the stop word. "sonarr's" is no such thing.
+    fn is_stop_contraction(&self, lower: &str) -> bool {
+        let plain = lower.replace(APOSTROPHES, "'");
+        plain.ends_with("n't")
+            || plain.split_once('\'').is_some_and(|(head, tail)| {
+                CONTRACTED_VERBS.contains(&tail) && self.stop.contains(head)
+            })
     }
 
     /// The stem of the vocabulary word `lower` misspells by one letter ("deply" → deploy), when
@@ -466,8 +482,9 @@ fn is_plain_word(word: &str) -> bool {
 /// The raw words of `text`: runs of letters and digits (`'` inside a word kept), without pure
 /// numbers.
 pub(super) fn raw_words(text: &str) -> Vec<&str> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '\''))
-        .map(|word| word.trim_matches('\''))
+    // Typographic apostrophes too: "won’t" is one word.
+    text.split(|c: char| !(c.is_alphanumeric() || APOSTROPHES.contains(&c)))
+        .map(|word| word.trim_matches(APOSTROPHES))
         .filter(|word| !word.is_empty() && !word.chars().all(|c| c.is_ascii_digit()))
         .collect()
 }
@@ -578,5 +595,14 @@ mod tests {
         assert!(one_edit_apart("radarr", "radar"));
         assert!(!one_edit_apart("sonarr", "radarr"));
         assert!(!one_edit_apart("backup", "bakcpu"));
+    }
+
+    #[test]
+    fn contractions_of_stop_words_are_stop_words() {
+        let lexicon = lexicon();
+        for word in ["won't", "doesn’t", "i'm", "it's", "we've"] {
+            assert!(lexicon.is_stop_word(word), "{word}");
+        }
+        assert!(!lexicon.is_stop_word("sonarr's"));
     }
 }

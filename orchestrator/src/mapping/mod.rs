@@ -247,8 +247,12 @@ impl<'a> Matcher<'a> {
             }
         }
         // "Put grafana behind the reverse proxy", "add the portals to Kuma's config": what is
-        // added is an argument of the work; where it goes says which playbook does it.
-        if let Some(action) = words.iter().position(|word| word.is("add")) {
+        // added is an argument of the work; where it goes says which playbook does it. So is
+        // what is removed from something ("exclude the downloads from the backup").
+        if let Some(action) = words
+            .iter()
+            .position(|word| word.is("add") || word.is("remove"))
+        {
             let has_destination = words.iter().any(|word| word.after_destination)
                 || words::names_an_address(&placed.what);
             for word in words.iter_mut().skip(action + 1) {
@@ -472,8 +476,10 @@ impl<'a> Matcher<'a> {
             .count();
         confidence *= RIVAL_TOOL_FACTOR.powi(rival_tools.min(2) as i32);
 
-        // An imperative's verb ("keep my containers updated") names nothing.
-        let is_object = |word: &Token| word.class == WordClass::Object && !word.imperative;
+        // An imperative's verb ("keep my containers updated") names nothing, nor does what is
+        // added somewhere or taken out of it.
+        let is_object =
+            |word: &Token| word.class == WordClass::Object && !word.imperative && !word.argument;
         let names_objects = words.iter().any(is_object);
         // A word naming the repository names no thing in it, unless a sentence of the candidate
         // says it with other words of the task ("ensure your NAS is online").

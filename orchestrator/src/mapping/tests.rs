@@ -710,3 +710,58 @@ fn the_repositorys_own_name_names_nothing_in_it() {
     let outcome = rank("reboot the nas", &[catalog], DEFAULT_THRESHOLD, 3);
     assert!(!outcome.fits, "{outcome:#?}");
 }
+
+#[test]
+fn a_login_is_a_user_account() {
+    let catalog = site_with([PlaybookPart {
+        variables: vec!["mosquitto_users".into()],
+        ..part(
+            "mosquitto",
+            0,
+            "Mosquitto: the MQTT broker for Zigbee2MQTT and the smart plugs",
+        )
+    }]);
+    // "login" is in no dictionary, yet it is no product: it is what the broker's users are.
+    assert_eq!(
+        best("add a login for zigbee2mqtt on the broker", &catalog).as_deref(),
+        Some("site.yml --tags mosquitto --limit media")
+    );
+}
+
+#[test]
+fn what_is_added_as_something_is_an_argument() {
+    let catalog = site_with([PlaybookPart {
+        tags: vec!["pihole".into(), "dns".into()],
+        variables: vec!["pihole_upstream_dns".into()],
+        ..part("pihole", 1, "Pi-hole, the network-wide DNS ad-blocker")
+    }]);
+    // Quad9 is no product to deploy: it is the value the upstream DNS setting takes.
+    assert_eq!(
+        best("add quad9 as upstream dns", &catalog).as_deref(),
+        Some("site.yml --tags pihole,dns --limit edge")
+    );
+}
+
+#[test]
+fn what_is_taken_out_of_something_is_an_argument() {
+    let mut catalog = site();
+    catalog.parts[1].tasks = vec!["Create the downloads folder".into()];
+    catalog.parts.push(PlaybookPart {
+        tags: vec!["restic".into(), "backup".into()],
+        tasks: vec!["Exclude caches and temporary files".into()],
+        ..part(
+            "restic",
+            0,
+            "Restic: the nightly backup of the family share",
+        )
+    });
+    // The downloads folder is what to leave out; the backup is what to change.
+    assert_eq!(
+        best(
+            "exclude the downloads folder from the nightly backup",
+            &[catalog]
+        )
+        .as_deref(),
+        Some("site.yml --tags restic,backup --limit media")
+    );
+}

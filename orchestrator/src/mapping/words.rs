@@ -4,8 +4,12 @@
 
 use super::lexicon::{self, lexicon};
 
-/// Words after which a request names where something goes.
-const DESTINATIONS: &[&str] = &["to", "into", "behind", "through", "onto", "in"];
+/// Words after which a request names where something goes, or what it becomes ("add quad9 as
+/// upstream dns").
+const DESTINATIONS: &[&str] = &["to", "into", "behind", "through", "onto", "in", "as"];
+
+/// Words after which a request to remove something names what it is removed from.
+const SOURCES: &[&str] = &["from", "off"];
 
 /// Words that, followed by one of [`PURPOSE_LINKS`], introduce what something is for: in "I
 /// need something to manage my passwords" the request is for a password manager, not to manage
@@ -322,7 +326,11 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
             continue;
         }
         index += length;
-        if length == 1 && DESTINATIONS.contains(&lower.as_str()) {
+        // "Exclude the downloads from the backup": what something is taken out of is where the
+        // work is done, as where it is put is for "add".
+        let source =
+            SOURCES.contains(&lower.as_str()) && tokens.iter().any(|token| token.is("remove"));
+        if length == 1 && (DESTINATIONS.contains(&lower.as_str()) || source) {
             destination = true;
         }
         if length == 1 && (lower.chars().count() < 2 || lexicon.is_stop_word(&lower)) {
@@ -512,10 +520,12 @@ mod tests {
     }
 
     #[test]
-    fn contractions_are_english_not_product_names() {
-        let words = tokens("a wiki that doesn't need a database");
-        assert_eq!(words[1].surface, "doesn't");
-        assert!(!words[1].product, "{words:?}");
+    fn contractions_are_no_product_names() {
+        let words = tokens("a wiki that doesn't need a database, I'm told");
+        assert!(
+            words.iter().all(|word| !word.surface.contains('\'')),
+            "{words:?}"
+        );
         assert!(tokens("install photoprism")[1].product);
     }
 
