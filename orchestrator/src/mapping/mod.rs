@@ -301,8 +301,16 @@ impl<'a> Matcher<'a> {
             }
             word.names_repository = telling as f64 >= EVERYWHERE_SHARE * total;
         }
+        // "Apply everything on the edge box", "rebuild the media box": a place and nothing to
+        // run there but the work asks for all of it.
+        let asks_for_everything = words.iter().any(|word| word.is("site"))
+            || (placed.limit.is_some()
+                && !words.iter().any(|word| word.class == WordClass::Object));
         let mut scored: Vec<(f64, usize)> = (0..self.candidates.len())
-            .map(|index| (self.confidence(index, &words, &explanations), index))
+            .map(|index| {
+                let confidence = self.confidence(index, &words, &explanations, asks_for_everything);
+                (confidence, index)
+            })
             .filter(|(confidence, _)| *confidence > 0.0)
             .collect();
         // Best first; on a tie the one that runs fewer roles (a role rather than the group
@@ -388,8 +396,14 @@ impl<'a> Matcher<'a> {
     }
 
     /// The confidence of candidate `index` for the task `words`, given how every candidate
-    /// explains each word.
-    fn confidence(&self, index: usize, words: &[Token], explanations: &[Vec<Explanation>]) -> f64 {
+    /// explains each word and whether the task asks for everything.
+    fn confidence(
+        &self,
+        index: usize,
+        words: &[Token],
+        explanations: &[Vec<Explanation>],
+        asks_for_everything: bool,
+    ) -> f64 {
         let total_weight: f64 = words.iter().map(|word| word.weight).sum();
         if total_weight == 0.0 {
             return 0.0;
@@ -494,7 +508,7 @@ impl<'a> Matcher<'a> {
         }
 
         let specificity = candidate.name_coverage(words);
-        if candidate.site && specificity == 0.0 && !words.iter().any(|word| word.is("site")) {
+        if candidate.site && specificity == 0.0 && !asks_for_everything {
             confidence *= UNASKED_SITE_FACTOR;
         }
         confidence *= 1.0 - NAME_SPECIFICITY_WEIGHT * (1.0 - specificity);

@@ -3,11 +3,14 @@
 //! and leaves the words matched against the catalog, which are about what to run.
 //!
 //! A place is a name the catalog knows (a group or host of the plays, as their patterns and the
-//! inventories say) after "on", or any name the request marks explicitly ("only on X", "on X
-//! only", "limited to X").
+//! inventories say) after "on", after "to" or before "box" ("apply everything to the edge box",
+//! "redeploy the media box"), or any name the request marks explicitly ("only on X", "on X only",
+//! "limited to X"). "The media server" stays words to match: it may be what runs there.
 
 use std::collections::BTreeSet;
 
+/// Words before a place: "on the edge box", "apply everything to media01".
+const PLACE_LINKS: &[&str] = &["on", "to"];
 /// Words that may stand between "on" and the place ("on the edge box").
 const ARTICLES: &[&str] = &["the", "a", "my", "our"];
 /// Words that may follow the place and say it is one ("the edge box", "media01 host").
@@ -15,6 +18,9 @@ const PLACE_NOUNS: &[&str] = &[
     "box", "boxes", "host", "hosts", "server", "servers", "machine", "machines", "node", "nodes",
     "group",
 ];
+/// The place nouns that say a known name is a place wherever it is written: "the media server"
+/// may be what runs there (a Jellyfin), "the media box" is the box.
+const BOX_NOUNS: &[&str] = &["box", "boxes", "host", "hosts", "machine", "machines"];
 /// Words that mark a place explicitly.
 const ONLY: &[&str] = &["only", "just"];
 
@@ -39,7 +45,7 @@ pub(super) fn place(task: &str, known: &BTreeSet<String>) -> Placed {
     for (at, word) in words.iter().enumerate() {
         let word = bare(word);
         let limited = word == "limited" || word == "limit";
-        if word != "on" && !limited {
+        if !PLACE_LINKS.contains(&word.as_str()) && !limited {
             continue;
         }
         let mut name_at = at + 1;
@@ -66,7 +72,11 @@ pub(super) fn place(task: &str, known: &BTreeSet<String>) -> Placed {
         let marked_after = words
             .get(end)
             .is_some_and(|next| ONLY.contains(&bare(next).as_str()));
-        if !(known.contains(&name) || marked_before || marked_after || limited) {
+        let boxed = words
+            .get(name_at + 1)
+            .is_none_or(|next| BOX_NOUNS.contains(&bare(next).as_str()));
+        let known_place = known.contains(&name) && (word == "on" || boxed);
+        if !(known_place || marked_before || marked_after || limited) {
             continue;
         }
         let start = if marked_before { at - 1 } else { at };
@@ -83,10 +93,32 @@ pub(super) fn place(task: &str, known: &BTreeSet<String>) -> Placed {
             limit: Some(name),
         };
     }
-    Placed {
+    named_box(&words, &bare, known).unwrap_or_else(|| Placed {
         what: task.to_owned(),
         limit: None,
-    }
+    })
+}
+
+/// A known place named as a box, without "on" or "to": "rebuild the media box".
+fn named_box(
+    words: &[&str],
+    bare: impl Fn(&str) -> String,
+    known: &BTreeSet<String>,
+) -> Option<Placed> {
+    let at = (1..words.len().saturating_sub(1)).find(|&at| {
+        ARTICLES.contains(&bare(words[at - 1]).as_str())
+            && known.contains(&bare(words[at]))
+            && BOX_NOUNS.contains(&bare(words[at + 1]).as_str())
+    })?;
+    let what: Vec<&str> = words[..at - 1]
+        .iter()
+        .chain(&words[at + 2..])
+        .copied()
+        .collect();
+    Some(Placed {
+        what: what.join(" "),
+        limit: Some(bare(words[at])),
+    })
 }
 
 #[cfg(test)]
@@ -115,6 +147,14 @@ mod tests {
             placed("apply everything on the edge box"),
             ("apply everything".to_owned(), Some("edge".to_owned()))
         );
+        assert_eq!(
+            placed("apply everything to gw01"),
+            ("apply everything".to_owned(), Some("gw01".to_owned()))
+        );
+        assert_eq!(
+            placed("rebuild the media box now"),
+            ("rebuild now".to_owned(), Some("media".to_owned()))
+        );
     }
 
     #[test]
@@ -127,6 +167,12 @@ mod tests {
             placed("upgrade plex, limited to nas2"),
             ("upgrade plex,".to_owned(), Some("nas2".to_owned()))
         );
+    }
+
+    #[test]
+    fn a_server_may_be_what_runs_there() {
+        assert_eq!(placed("add a library to the media server").1, None);
+        assert_eq!(placed("restart the media server").1, None);
     }
 
     #[test]

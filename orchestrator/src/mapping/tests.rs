@@ -765,3 +765,12 @@ fn what_is_taken_out_of_something_is_an_argument() {
         Some("site.yml --tags restic,backup --limit media")
     );
 }
+
+#[test]
+fn a_box_and_nothing_else_asks_for_all_it_runs() {
+    let catalog = [site()];
+    assert_eq!(
+        best("redeploy the media box", &catalog).as_deref(),
+        Some("site.yml --limit media")
+    );
+}
