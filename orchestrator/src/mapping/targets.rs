@@ -93,7 +93,7 @@ pub(super) fn place(task: &str, known: &BTreeSet<String>) -> Placed {
             limit: Some(name),
         };
     }
-    named_box(&words, &bare, known).unwrap_or_else(|| Placed {
+    named_box(&words, bare, known).unwrap_or_else(|| Placed {
         what: task.to_owned(),
         limit: None,
     })
