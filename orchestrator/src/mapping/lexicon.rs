@@ -167,6 +167,20 @@ const STOP_WORDS: &[&str] = &[
     "who",
     "whom",
     "whose",
+    "was",
+    "were",
+    "has",
+    "had",
+    "did",
+    "doing",
+    "goes",
+    "going",
+    "gone",
+    "went",
+    "gets",
+    "got",
+    "getting",
+    "being",
 ];
 
 /// The apostrophes people type: the typewriter's and the typographic one.
@@ -598,9 +612,9 @@ mod tests {
     }
 
     #[test]
-    fn contractions_of_stop_words_are_stop_words() {
+    fn forms_and_contractions_of_stop_words_are_stop_words() {
         let lexicon = lexicon();
-        for word in ["won't", "doesn’t", "i'm", "it's", "we've"] {
+        for word in ["goes", "got", "won't", "doesn’t", "i'm", "it's", "we've"] {
             assert!(lexicon.is_stop_word(word), "{word}");
         }
         assert!(!lexicon.is_stop_word("sonarr's"));

@@ -774,3 +774,23 @@ fn a_box_and_nothing_else_asks_for_all_it_runs() {
         Some("site.yml --limit media")
     );
 }
+
+#[test]
+fn going_offline_is_the_other_side_of_staying_online() {
+    let catalog = site_with([
+        part(
+            "healthchecks",
+            0,
+            "healthchecks.io: ensure your server is online and get notified otherwise",
+        ),
+        part(
+            "gotify",
+            0,
+            "Gotify: a server for sending push notifications",
+        ),
+    ]);
+    assert_eq!(
+        best("tell me when the server goes offline", &catalog).as_deref(),
+        Some("site.yml --tags healthchecks --limit media")
+    );
+}
