@@ -99,9 +99,10 @@ pub(super) struct Token {
     pub tool: bool,
     /// Not an English word: the name of a product or project ("photoprism").
     pub product: bool,
-    /// The first word of a request, an English word not read as an action: in the imperative
-    /// it is the verb ("monitor the UPS", "keep my containers updated"), not what the request
-    /// is about, whatever else the word can mean.
+    /// The first word of a request, or of what it says a thing is for, an English word not read
+    /// as an action: in the imperative it is the verb ("monitor the UPS", "keep my containers
+    /// updated", "something to manage my passwords"), not what the request is about, whatever
+    /// else the word can mean.
     pub imperative: bool,
     /// A noun for who does what a verb says ("updater"): it names a tool, not work to do.
     pub agent: bool,
@@ -275,6 +276,7 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
     let mut index = 0;
     let mut destination = false;
     let mut purpose = false;
+    let mut purpose_verb = false;
     let mut comparison = false;
     let mut pending_addresses = address_at.into_iter().peekable();
     loop {
@@ -299,6 +301,9 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
         {
             // "a place to", "an app that": a placeholder for what follows, not a word of it.
             purpose = true;
+            // "Something to manage my passwords": the verb says what the thing does with what
+            // the request is about.
+            purpose_verb = !raw[index + 1].eq_ignore_ascii_case("for");
             index += length;
             continue;
         }
@@ -368,8 +373,7 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
             manner: manner && class == WordClass::Object,
             imperative: request
                 && length == 1
-                && tokens.is_empty()
-                && !purpose
+                && ((tokens.is_empty() && !purpose) || purpose_verb)
                 && class == WordClass::Object
                 && lexicon.is_english(&stem),
             compact: compact(&surface),
@@ -383,6 +387,7 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
             argument: false,
             names_repository: false,
         });
+        purpose_verb = false;
     }
     // A word before an action qualifies it ("base setup of every box"): no verb of its own.
     if let [first, second, ..] = tokens.as_mut_slice()
@@ -543,9 +548,14 @@ mod tests {
         assert!(words[1].manner && words[2].manner, "{words:?}");
         assert!(!words[3].manner, "{words:?}");
         assert!(request_tokens("monitor the UPS")[0].imperative);
+        let purpose = request_tokens("I need something to manage my passwords");
+        assert!(
+            purpose[0].imperative && !purpose[1].imperative,
+            "{purpose:?}"
+        );
+        assert!(!request_tokens("a place for photos")[0].imperative);
         assert!(!tokens("monitor the UPS")[0].imperative);
         assert!(!request_tokens("reverse proxy for the apps")[0].imperative);
-        assert!(!request_tokens("something to monitor the UPS")[0].imperative);
     }
 
     #[test]
