@@ -255,11 +255,21 @@ impl<'a> Matcher<'a> {
         {
             let has_destination = words.iter().any(|word| word.after_destination)
                 || words::names_an_address(&placed.what);
+            let mut takes_arguments = false;
             for word in words.iter_mut().skip(action + 1) {
                 if has_destination && !word.after_destination && word.class == WordClass::Object {
                     word.weight *= ARGUMENT_WEIGHT;
                     word.argument = true;
+                    takes_arguments = true;
                 }
+            }
+            // "Remove my old laptop from wireguard" uninstalls nothing: taking an entry out of
+            // what a role manages changes its settings, which running the role again does.
+            if takes_arguments && words[action].is("remove") {
+                let lexicon = lexicon::lexicon();
+                words[action].concepts =
+                    lexicon.meanings(lexicon.concepts_of(&lexicon.stem("configure")));
+                explanations = explain_all(&words);
             }
         }
         // A word many candidates explain ("manager", "server") tells less about which one is

@@ -794,3 +794,19 @@ fn going_offline_is_the_other_side_of_staying_online() {
         Some("site.yml --tags healthchecks --limit media")
     );
 }
+
+#[test]
+fn taking_an_entry_out_of_a_service_changes_its_settings() {
+    let catalog = site_with([PlaybookPart {
+        variables: vec!["wireguard_peers".into()],
+        ..part(
+            "wireguard",
+            1,
+            "WireGuard: the VPN endpoint for phones and laptops on the road",
+        )
+    }]);
+    assert_eq!(
+        best("remove my old laptop from wireguard", &catalog).as_deref(),
+        Some("site.yml --tags wireguard --limit edge")
+    );
+}
