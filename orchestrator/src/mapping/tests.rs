@@ -810,3 +810,19 @@ fn taking_an_entry_out_of_a_service_changes_its_settings() {
         Some("site.yml --tags wireguard --limit edge")
     );
 }
+
+#[test]
+fn seconds_and_minutes_are_an_interval() {
+    let catalog = site_with([PlaybookPart {
+        variables: vec!["prometheus_scrape_interval".into()],
+        ..part(
+            "prometheus",
+            1,
+            "Prometheus scraping Caddy and Jellyfin, with a couple of alert rules",
+        )
+    }]);
+    assert_eq!(
+        best("scrape every 15 seconds instead of 30", &catalog).as_deref(),
+        Some("site.yml --tags prometheus --limit edge")
+    );
+}
