@@ -621,6 +621,9 @@ impl<'a> Candidate<'a> {
             .chain(said.iter().flatten())
             .filter_map(|explanation| explanation.place)
             .filter(|place| matches!(place, Place::Item(field, _) if field.is_prose()))
+            // A play's name speaks for every role it runs ("NAS and backups"): two of its words
+            // single out none of its parts.
+            .filter(|place| self.part.is_none() || !matches!(place, Place::Item(Field::Play, _)))
             .collect();
         let shared = |explanation: &Explanation| {
             explanation.literal

@@ -826,3 +826,19 @@ fn seconds_and_minutes_are_an_interval() {
         Some("site.yml --tags prometheus --limit edge")
     );
 }
+
+#[test]
+fn a_play_name_singles_out_none_of_its_roles() {
+    let mut catalog = site();
+    catalog.play_details[0].name = "NAS and backups".into();
+    catalog.parts.push(PlaybookPart {
+        tags: vec!["restic".into(), "backup".into()],
+        ..part("restic", 0, "")
+    });
+    catalog.parts.push(part("samba", 0, "Samba shares"));
+    // The play's name holds "backup" and "nas", yet says no more of Samba than of restic.
+    assert_eq!(
+        best("take a backup of the nas", &[catalog]).as_deref(),
+        Some("site.yml --tags restic,backup --limit media")
+    );
+}
