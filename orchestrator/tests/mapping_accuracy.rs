@@ -30,6 +30,7 @@ fn floor(set: &str) -> f64 {
         "ansible-nas.development-6" => 0.87,
         "selfhosted-site.development-6" => 0.8,
         "selfhosted-site.development-7" => 0.87,
+        "selfhosted-site.development-8" => 0.85,
         // The goal is 0.9 on every held-out set; these floors hold what is reached today.
         "ansible-nas.heldout" => 0.88,
         "selfhosted-site.heldout" => 0.87,

@@ -246,6 +246,14 @@ impl<'a> Matcher<'a> {
                 word.argument = true;
             }
         }
+        // "Fix the timezone, it should be europe/amsterdam": the value is an argument too.
+        for word in words
+            .iter_mut()
+            .filter(|word| word.value && word.class == WordClass::Object)
+        {
+            word.weight *= ARGUMENT_WEIGHT;
+            word.argument = true;
+        }
         // "Put grafana behind the reverse proxy", "add the portals to Kuma's config": what is
         // added is an argument of the work; where it goes says which playbook does it. So is
         // what is removed from something ("exclude the downloads from the backup").

@@ -842,3 +842,20 @@ fn a_play_name_singles_out_none_of_its_roles() {
         Some("site.yml --tags restic,backup --limit media")
     );
 }
+
+#[test]
+fn what_something_should_be_is_a_value() {
+    let catalog = site_with([PlaybookPart {
+        services: Vec::new(),
+        tasks: vec!["Set the timezone".into()],
+        ..part(
+            "common",
+            0,
+            "Base layout of every box: directories, motd, timezone",
+        )
+    }]);
+    // Europe and Amsterdam say what the timezone should be, not what to work on.
+    let plain = top_confidence("fix the timezone", &catalog);
+    let valued = top_confidence("fix the timezone, it should be europe/amsterdam", &catalog);
+    assert!(valued >= 0.75 * plain, "{valued} against {plain}");
+}

@@ -114,6 +114,9 @@ pub(super) struct Token {
     /// Written after a word that says where something goes ("to", "behind", "into"): in "add
     /// the portals to Kuma's config" the destination is what to run, the portals what to add.
     pub after_destination: bool,
+    /// Written after "be": a value something should take ("it should be europe/amsterdam"),
+    /// not what the request is about.
+    pub value: bool,
     /// Named after "like" or "alternative to": what the wanted thing is compared with, not
     /// what the request is about.
     pub compared: bool,
@@ -277,6 +280,7 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
     let mut destination = false;
     let mut purpose = false;
     let mut purpose_verb = false;
+    let mut value = false;
     let mut comparison = false;
     let mut pending_addresses = address_at.into_iter().peekable();
     loop {
@@ -338,6 +342,9 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
         if length == 1 && (DESTINATIONS.contains(&lower.as_str()) || source) {
             destination = true;
         }
+        if length == 1 && lower == "be" {
+            value = true;
+        }
         if length == 1 && (lower.chars().count() < 2 || lexicon.is_stop_word(&lower)) {
             continue;
         }
@@ -383,6 +390,7 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
             class,
             weight: class.weight(),
             after_destination: destination,
+            value,
             compared: comparison || (product && self_hosted_before),
             argument: false,
             names_repository: false,
@@ -413,6 +421,7 @@ fn address_token(domain: &str) -> Token {
         class: WordClass::Object,
         weight: WordClass::Object.weight(),
         after_destination: true,
+        value: false,
         compared: false,
         argument: false,
         names_repository: false,
