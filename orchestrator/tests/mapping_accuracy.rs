@@ -31,8 +31,9 @@ fn floor(set: &str) -> f64 {
         "selfhosted-site.development-6" => 0.8,
         "selfhosted-site.development-7" => 0.87,
         "selfhosted-site.development-8" => 0.85,
-        // The goal is 0.9 on every held-out set; these floors hold what is reached today.
-        "ansible-nas.heldout" => 0.88,
+        // The goal is 0.9 on every held-out set; ansible-nas reaches it, the other floors hold
+        // what is reached today.
+        "ansible-nas.heldout" => 0.9,
         "selfhosted-site.heldout" => 0.87,
         "plans.development" => 0.85,
         "plans.heldout" => 0.87,
