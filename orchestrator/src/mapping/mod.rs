@@ -287,6 +287,15 @@ impl<'a> Matcher<'a> {
             let names_something = explanations
                 .iter()
                 .any(|candidate| candidate[position].by_name());
+            // "Prometheus is using too much disk": a first word the repository names something
+            // after is that thing, not a verb, whatever else the dictionary knows it as.
+            if word.imperative
+                && explanations
+                    .iter()
+                    .any(|candidate| candidate[position].by_name() && candidate[position].literal)
+            {
+                word.imperative = false;
+            }
             // "Automatically", "cleanly": how the work is done, not what it is about.
             if word.manner && !names_something {
                 word.class = WordClass::Generic;

@@ -858,4 +858,41 @@ fn what_something_should_be_is_a_value() {
     let plain = top_confidence("fix the timezone", &catalog);
     let valued = top_confidence("fix the timezone, it should be europe/amsterdam", &catalog);
     assert!(valued >= 0.75 * plain, "{valued} against {plain}");
+    // So is what something should use; a request that says "use" outright uses nothing yet.
+    let value_of = |task: &str| {
+        words::request_tokens(task)
+            .iter()
+            .find(|token| token.surface == "pihole")
+            .map(|token| token.value)
+    };
+    assert_eq!(
+        value_of("vpn clients should use pihole for dns"),
+        Some(true)
+    );
+    assert_eq!(value_of("use pihole for dns"), Some(false));
+}
+
+#[test]
+fn a_first_word_the_repository_names_something_after_is_no_verb() {
+    let catalog = site_with([
+        PlaybookPart {
+            variables: vec!["prometheus_retention".into()],
+            ..part("prometheus", 0, "Prometheus: metrics and alerts")
+        },
+        part(
+            "restic",
+            0,
+            "Restic: nightly backups of every disk, pruned by a retention policy",
+        ),
+    ]);
+    // "Prometheus" is a titan to the dictionary, so the first word could be read as a verb;
+    // the repository deploys it, so it is what the request is about.
+    assert_eq!(
+        best(
+            "prometheus is using too much disk, shorten retention",
+            &catalog
+        )
+        .as_deref(),
+        Some("site.yml --tags prometheus --limit media")
+    );
 }

@@ -54,6 +54,10 @@ const COMPARED_BEFORE: &[&str] = &["alternative", "alternatives", "replacement",
 /// Words before "like" that make it a verb ("I'd like calibre web running").
 const LIKERS: &[&str] = &["i", "we", "i'd", "we'd", "would", "you", "they"];
 
+/// Verbs before "use" that make what is used a value the subject should take ("clients
+/// should use pihole"), as "be" does.
+const MODALS: &[&str] = &["should", "must", "shall"];
+
 /// Shortest word taken for a product's name when it is no English word ("non", "vs" are not).
 const MIN_PRODUCT_LENGTH: usize = 4;
 
@@ -342,7 +346,10 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
         if length == 1 && (DESTINATIONS.contains(&lower.as_str()) || source) {
             destination = true;
         }
-        if length == 1 && lower == "be" {
+        // "It should be europe/amsterdam", "vpn clients should use pihole": what follows is
+        // the value a setting of the subject takes.
+        if length == 1 && (lower == "be" || (lower == "use" && MODALS.contains(&previous.as_str())))
+        {
             value = true;
         }
         if length == 1 && (lower.chars().count() < 2 || lexicon.is_stop_word(&lower)) {
