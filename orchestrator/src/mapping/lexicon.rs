@@ -184,7 +184,7 @@ const STOP_WORDS: &[&str] = &[
 ];
 
 /// The apostrophes people type: the typewriter's and the typographic one.
-const APOSTROPHES: &[char] = &['\'', '’'];
+pub(super) const APOSTROPHES: &[char] = &['\'', '’'];
 
 /// What follows the apostrophe of a contracted verb: "I'm", "we're", "it's", "you'll".
 const CONTRACTED_VERBS: &[&str] = &["m", "s", "re", "ve", "ll", "d"];

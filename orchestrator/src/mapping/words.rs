@@ -58,6 +58,24 @@ const LIKERS: &[&str] = &["i", "we", "i'd", "we'd", "would", "you", "they"];
 /// should use pihole"), as "be" does.
 const MODALS: &[&str] = &["should", "must", "shall"];
 
+/// Who is speaking: after a clause boundary, a clause this starts tells what the speaker does
+/// ("…, I'm about to wipe a disk", "before I upgrade the nas"), not work to do.
+const SPEAKERS: &[&str] = &[
+    "i", "i'm", "i'll", "i've", "i'd", "we", "we're", "we'll", "we've", "we'd",
+];
+
+/// Words that begin a clause about when or why ("before I upgrade the nas"). "When" and "if"
+/// are not among them: "when I open grafana it shows an error" names what to fix.
+const SUBORDINATORS: &[&str] = &[
+    "before", "after", "because", "since", "while", "until", "as",
+];
+
+/// Words after a speaker that make the clause a request after all ("…, I want it on media01").
+const WISHES: &[&str] = &["want", "need", "would", "like", "wish", "love", "prefer"];
+
+/// Punctuation that ends a clause.
+const CLAUSE_ENDS: &[char] = &[',', ';', ':', '!', '?', '—', '–', '(', ')'];
+
 /// Shortest word taken for a product's name when it is no English word ("non", "vs" are not).
 const MIN_PRODUCT_LENGTH: usize = 4;
 
@@ -262,6 +280,11 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
                 .unwrap_or(word)
         })
         .collect();
+    let context = if request {
+        speaker_clauses(text, &raw)
+    } else {
+        vec![false; raw.len()]
+    };
     // A text written all in capitals is shouted, not made of acronyms.
     let shouted = !text.chars().any(char::is_lowercase);
     let stems: Vec<String> = raw
@@ -296,6 +319,10 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
         }
         if index >= raw.len() {
             break;
+        }
+        if context[index] {
+            index += 1;
+            continue;
         }
         let length = lexicon.phrase_at(&stems[index..]).unwrap_or(1);
         let surface = raw[index..index + length].join(" ");
@@ -411,6 +438,42 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
         first.imperative = false;
     }
     tokens
+}
+
+/// Marks the words of `raw` (words sliced out of `text`) in clauses about what the speaker
+/// does: a speaker after a clause boundary (punctuation, or a word like "before") up to the next
+/// punctuation, the word that began the clause included, unless the speaker wishes for something.
+fn speaker_clauses(text: &str, raw: &[&str]) -> Vec<bool> {
+    let offset = |word: &str| word.as_ptr() as usize - text.as_ptr() as usize;
+    let lower = |word: &str| word.to_lowercase().replace(lexicon::APOSTROPHES, "'");
+    let mut marks = vec![false; raw.len()];
+    let mut inside = false;
+    for (index, word) in raw.iter().enumerate() {
+        let Some(before) = index.checked_sub(1) else {
+            continue;
+        };
+        let gap = text
+            .get(offset(raw[before]) + raw[before].len()..offset(word))
+            .unwrap_or_default();
+        let punctuated = gap.contains(CLAUSE_ENDS) || gap.contains(". ");
+        if punctuated {
+            inside = false;
+        }
+        let subordinated = SUBORDINATORS.contains(&lower(raw[before]).as_str());
+        let wishes = raw
+            .get(index + 1)
+            .is_some_and(|next| WISHES.contains(&lower(next).as_str()));
+        if !inside
+            && (punctuated || subordinated)
+            && SPEAKERS.contains(&lower(word).as_str())
+            && !wishes
+        {
+            inside = true;
+            marks[before] |= subordinated && !punctuated;
+        }
+        marks[index] = inside;
+    }
+    marks
 }
 
 /// The word an address's `domain` is: a place, where a request puts something.
@@ -538,6 +601,33 @@ mod tests {
             ]
         );
         assert_eq!(surfaces("back up my photos")[0].1, WordClass::Action);
+    }
+
+    #[test]
+    fn what_the_speaker_does_is_no_work_to_do() {
+        let said = |task: &str| -> Vec<String> {
+            request_tokens(task)
+                .into_iter()
+                .map(|token| token.surface)
+                .collect()
+        };
+        assert_eq!(
+            said("take a backup before I upgrade the nas"),
+            ["take", "backup"]
+        );
+        assert_eq!(
+            said("run restic now, I’m about to wipe a disk"),
+            ["restic", "now"]
+        );
+        // A speaker who wishes for something asks for it; a condition names what to fix.
+        assert!(said("add a share, we need it for the scans").contains(&"scans".to_owned()));
+        assert!(said("when I open grafana it shows an error").contains(&"grafana".to_owned()));
+        // A repository's prose is read whole.
+        assert!(
+            tokens("run it before we upgrade")
+                .iter()
+                .any(|token| token.surface == "upgrade")
+        );
     }
 
     #[test]
