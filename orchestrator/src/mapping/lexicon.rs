@@ -561,6 +561,11 @@ mod tests {
         );
         assert_eq!(concept("caddy"), ["reverse-proxy"]);
         assert!(concept("rotate").contains(&"renew"));
+        // Lists of domains to block or let through are one kind; so are the clouds backups go to.
+        assert_eq!(concept("whitelist"), ["filter-list"]);
+        assert_eq!(concept("blocklists"), ["filter-list"]);
+        assert_eq!(concept("backblaze"), ["object-storage"]);
+        assert_eq!(concept("b2"), ["object-storage"]);
         let phrase: Vec<String> = ["reverse", "proxy", "now"]
             .iter()
             .map(|w| lexicon.stem(w))

@@ -379,7 +379,9 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
         {
             value = true;
         }
-        if length == 1 && (lower.chars().count() < 2 || lexicon.is_stop_word(&lower)) {
+        // "As well" is "also", a stop word.
+        let as_well = lower == "well" && previous == "as";
+        if length == 1 && (lower.chars().count() < 2 || lexicon.is_stop_word(&lower) || as_well) {
             continue;
         }
         if tokens.iter().any(|token| token.stem == stem) {
@@ -622,6 +624,7 @@ mod tests {
         // A speaker who wishes for something asks for it; a condition names what to fix.
         assert!(said("add a share, we need it for the scans").contains(&"scans".to_owned()));
         assert!(said("when I open grafana it shows an error").contains(&"grafana".to_owned()));
+        assert_eq!(said("back up the nas as well"), said("back up the nas"));
         // A repository's prose is read whole.
         assert!(
             tokens("run it before we upgrade")
