@@ -87,6 +87,25 @@ async fn check_mode_changes_nothing_and_the_same_request_without_it_does() {
         "{shown}"
     );
 
+    // Said in words, a dry run is one too: every step runs with --check and writes nothing.
+    let (said, succeeded) =
+        run_request_with_cli(&dev.endpoint, &["Deploy Uptime Kuma as a dry run"]);
+    assert!(succeeded, "a dry run said in words succeeds");
+    assert_eq!(
+        files_under(&workspace.homelab_root()),
+        Vec::<std::path::PathBuf>::new(),
+        "a dry run said in words wrote nothing"
+    );
+    let said_steps = steps(&dev.endpoint, &said).await;
+    assert_eq!(said_steps.len(), dry_steps.len(), "{said_steps:?}");
+    for step in &said_steps {
+        let options = step
+            .run_options
+            .as_ref()
+            .expect("each step runs with options");
+        assert!(options.check_mode, "{step:?}");
+    }
+
     let (_, succeeded) = run_request_with_cli(&dev.endpoint, &["Deploy Uptime Kuma"]);
     assert!(succeeded);
     let compose = workspace

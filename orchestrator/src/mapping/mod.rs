@@ -44,8 +44,11 @@
 mod candidates;
 mod explain;
 mod lexicon;
+mod options;
 mod targets;
 mod words;
+
+pub use options::{StatedOptions, stated_options};
 
 use crate::planner::RunOptions;
 use candidates::{Candidate, Explanation, Field, Place};
@@ -199,7 +202,8 @@ impl<'a> Matcher<'a> {
     /// Ranks the catalog for `task`, returning at most `limit` candidates. The task is not
     /// validated here: empty or unknown words simply explain nothing.
     pub fn rank(&self, task: &str, threshold: f64, limit: usize) -> MatchOutcome {
-        let placed = targets::place(task, &self.places);
+        let stated = stated_options(task);
+        let placed = targets::place(&stated.what, &self.places);
         let mut words = words::request_tokens(&placed.what);
         let explain_all = |words: &[Token]| -> Vec<Vec<Explanation>> {
             self.candidates
@@ -363,6 +367,8 @@ impl<'a> Matcher<'a> {
                     // beyond its hosts anyway.
                     selection.limit.clone_from(place);
                 }
+                selection.check_mode = stated.check_mode;
+                selection.diff = stated.diff;
                 PlaybookMatch {
                     playbook: candidate.playbook.clone(),
                     part: candidate.part.cloned(),

@@ -19,7 +19,7 @@ mod template;
 
 pub use template::template_request;
 
-use crate::mapping::{self, MatchOutcome, Matcher, PlaybookMatch};
+use crate::mapping::{self, MatchOutcome, Matcher, PlaybookMatch, stated_options};
 use chiffon_entity::StepAction;
 use chiffon_entity::step::RiskLevel;
 use chiffon_proto::v1::Playbook;
@@ -56,8 +56,9 @@ pub struct RunOptions {
 impl RunOptions {
     /// The options a step of a request with these options runs with, when the planner chose
     /// `selection` (the tags and limit that select the step's part of its playbook): what the
-    /// person set wins field by field, the rest comes from the selection. A person's limit is
-    /// enough on its own: a play never runs beyond its own hosts, whatever the limit.
+    /// person set wins field by field, the rest comes from the selection (a dry run or a diff
+    /// either asks for is asked for). A person's limit is enough on its own: a play never runs
+    /// beyond its own hosts, whatever the limit.
     pub fn applied_to(&self, selection: &RunOptions) -> RunOptions {
         RunOptions {
             limit: if self.limit.is_empty() {
@@ -70,8 +71,9 @@ impl RunOptions {
             } else {
                 self.tags.clone()
             },
-            check_mode: self.check_mode,
-            diff: self.diff,
+            // The request's words may ask for a dry run or a diff the person's options don't.
+            check_mode: self.check_mode || selection.check_mode,
+            diff: self.diff || selection.diff,
             inventory: self.inventory.clone(),
         }
     }
@@ -245,16 +247,25 @@ pub fn plan_request(planning: &Planning<'_>) -> PlanDraft {
         threshold,
         options,
     } = *planning;
-    if let Some(template) = template::template_request(text, feedback) {
+    // "Deploy jellyfin and sonarr as a dry run": options said in words hold for the whole
+    // request, and are no piece of work of their own.
+    let (said, said_in_feedback) = (stated_options(text), stated_options(feedback));
+    let options = &RunOptions {
+        check_mode: options.check_mode || said.check_mode || said_in_feedback.check_mode,
+        diff: options.diff || said.diff || said_in_feedback.diff,
+        ..options.clone()
+    };
+    let (work, work_in_feedback) = (said.what.as_str(), said_in_feedback.what.as_str());
+    if let Some(template) = template::template_request(work, work_in_feedback) {
         return template::template_plan(text, template).with_run_options(options);
     }
     let matcher = Matcher::new(catalog);
     let mut steps: Vec<StepDraft> = Vec::new();
     // What the previous piece was about, for the pieces that refer back to it.
     let mut subject: Option<String> = None;
-    let mut pieces: std::collections::VecDeque<clauses::Clause> = clauses::clauses(text)
+    let mut pieces: std::collections::VecDeque<clauses::Clause> = clauses::clauses(work)
         .into_iter()
-        .chain(clauses::clauses(feedback))
+        .chain(clauses::clauses(work_in_feedback))
         .collect();
     while let Some(clause) = pieces.pop_front() {
         let (words, outcome) = best_reading(&matcher, &clause, subject.as_deref(), threshold);
@@ -720,6 +731,18 @@ mod tests {
         });
         assert_eq!(dry.steps[0].risk, RiskLevel::Low);
         assert!(dry.steps[0].risk_reason.contains("--check"));
+        // A dry run asked for in words is one too, and the words find the same playbook.
+        let said = plan(
+            "Deploy Uptime Kuma as a dry run, with a diff",
+            "",
+            &homelab(),
+        );
+        assert_eq!(said.steps[0].playbook, dry.steps[0].playbook);
+        assert!(
+            said.steps[0].run_options.check_mode && said.steps[0].run_options.diff,
+            "{said:#?}"
+        );
+        assert_eq!(said.steps[0].risk, RiskLevel::Low);
     }
 
     /// A site playbook: a play per group, a role per service chosen by its tag, hosts resolved
