@@ -737,7 +737,12 @@ mod tests {
             "",
             &homelab(),
         );
+        assert_eq!(said.steps.len(), 1, "{said:#?}");
         assert_eq!(said.steps[0].playbook, dry.steps[0].playbook);
+        // So is one asked for in the feedback of a revision.
+        let revised = plan("Deploy Uptime Kuma", "as a dry run please", &homelab());
+        assert_eq!(revised.steps.len(), 1, "{revised:#?}");
+        assert!(revised.steps[0].run_options.check_mode, "{revised:#?}");
         assert!(
             said.steps[0].run_options.check_mode && said.steps[0].run_options.diff,
             "{said:#?}"
