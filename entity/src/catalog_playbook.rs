@@ -51,12 +51,15 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary")]
     pub play_details: Json,
     /// JSON array of the parts tags select inside it: name, tags, play, roles, services, images,
-    /// templates, variables, tasks and description.
+    /// templates, variables, tasks, handlers and description.
     #[sea_orm(column_type = "JsonBinary")]
     pub parts: Json,
     /// JSON array of the names of the tasks it runs, in order.
     #[sea_orm(column_type = "JsonBinary")]
     pub tasks: Json,
+    /// JSON array of the names of the handlers its plays and roles define.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub handlers: Json,
 }
 
 /// Relations of a catalog entry.

@@ -21,6 +21,7 @@ mod m20261123_000001_initial;
 mod m20261123_000002_catalog_details;
 mod m20261123_000003_actions_and_suggestions;
 mod m20261204_000004_plays_parts_inventories;
+mod m20261205_000005_catalog_handlers;
 
 /// Every migration of Chiffon's schema, in the order they apply.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_catalog_details::Migration),
             Box::new(m20261123_000003_actions_and_suggestions::Migration),
             Box::new(m20261204_000004_plays_parts_inventories::Migration),
+            Box::new(m20261205_000005_catalog_handlers::Migration),
         ]
     }
 }

@@ -370,6 +370,7 @@ async fn round_trip_rows(db: &DatabaseConnection) {
         }])),
         parts: Set(json!([{"name": "uptime_kuma", "tags": ["kuma"], "play_indexes": [0]}])),
         tasks: Set(json!(["Write the compose file", "Start the stack"])),
+        handlers: Set(json!(["Restart Uptime Kuma"])),
     };
     let playbook = playbook.insert(db).await.expect("catalog playbook");
     assert_eq!(

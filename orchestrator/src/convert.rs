@@ -493,6 +493,7 @@ pub fn catalog_playbook_row(
         play_details: Set(serde_json::json!(playbook.play_details)),
         parts: Set(serde_json::json!(playbook.parts)),
         tasks: Set(serde_json::json!(playbook.tasks)),
+        handlers: Set(serde_json::json!(playbook.handlers)),
     }
 }
 
@@ -530,6 +531,7 @@ pub fn catalog_playbook(row: &catalog_playbook::Model) -> Result<pb::Playbook> {
         play_details: json_list("plays", &row.play_details)?,
         parts: json_list("playbook parts", &row.parts)?,
         tasks: json_list("playbook tasks", &row.tasks)?,
+        handlers: json_list("playbook handlers", &row.handlers)?,
     })
 }
 

@@ -33,6 +33,7 @@ fn floor(set: &str) -> f64 {
         "selfhosted-site.development-8" => 0.85,
         "selfhosted-site.development-9" => 0.9,
         "selfhosted-site.development-10" => 0.8,
+        "selfhosted-site.development-11" => 0.87,
         // The goal is 0.9 on every held-out set; ansible-nas reaches it, the other floors hold
         // what is reached today.
         "ansible-nas.heldout" => 0.9,

@@ -234,10 +234,15 @@ impl Scanner {
                 })));
             }
         }
-        for key in ["tasks", "post_tasks", "handlers"] {
+        for key in ["tasks", "post_tasks"] {
             if let Some(tasks) = play.get(key) {
                 self.tasks(context, tasks, usage, &mut including);
             }
+        }
+        if let Some(handlers) = play.get("handlers") {
+            let mut handler_usage = Usage::default();
+            self.tasks(context, handlers, &mut handler_usage, &mut including);
+            usage.absorb_handlers(handler_usage);
         }
     }
 
@@ -302,6 +307,7 @@ impl Scanner {
                 .collect(),
             parts,
             tasks: expansion.tasks.clone(),
+            handlers: expansion.handlers.clone(),
         }
     }
 
@@ -389,6 +395,7 @@ impl Scanner {
                     .map(|variable| variable.name)
                     .collect(),
                 tasks: content.tasks.clone(),
+                handlers: content.handlers.clone(),
                 description,
                 selects_tasks_within_roles: part.within_roles,
             });
@@ -483,6 +490,9 @@ impl Scanner {
         expansion.reads.extend(usage.reads.iter().cloned());
         expansion.sets.extend(usage.sets.iter().cloned());
         expansion.tasks.extend(usage.task_names.iter().cloned());
+        expansion
+            .handlers
+            .extend(usage.handler_names.iter().cloned());
         for used in &usage.uses {
             match used {
                 Use::Role(role) => self.expand_role(role, expansion),
@@ -659,6 +669,8 @@ pub(super) struct Expansion {
     seen_playbooks: HashSet<PathBuf>,
     /// Names of the tasks it runs, in order.
     pub tasks: Vec<String>,
+    /// Names of the handlers its tasks may notify.
+    handlers: Vec<String>,
     /// Its plays, in order, the plays of imported playbooks included.
     play_details: Vec<PlayOutline>,
     /// The parts tags select in its plays, in the order they are written.
@@ -713,6 +725,7 @@ impl Expansion {
         self.reads.extend(other.reads.iter().cloned());
         self.sets.extend(other.sets.iter().cloned());
         self.tasks.extend(other.tasks.iter().cloned());
+        self.handlers.extend(other.handlers.iter().cloned());
         self.role_tags.extend(other.role_tags.iter().cloned());
     }
 

@@ -191,12 +191,18 @@ impl Scanner {
                 format!("the role has no tasks file {file} (asked for by tasks_from)"),
             ));
         }
-        let handler_files = source::named_yaml_files(&dir.join("handlers"), "main");
-        for file in task_files.iter().chain(&handler_files) {
+        for file in &task_files {
             if let Some(file) = self.repo.inside(file) {
                 self.task_file(&context, &file, &mut usage, &mut Vec::new());
             }
         }
+        let mut handlers = Usage::default();
+        for file in source::named_yaml_files(&dir.join("handlers"), "main") {
+            if let Some(file) = self.repo.inside(&file) {
+                self.task_file(&context, &file, &mut handlers, &mut Vec::new());
+            }
+        }
+        usage.absorb_handlers(handlers);
 
         // Everything in templates/ ships with the role, rendered or not; compose files in
         // files/ are stacks it can copy.

@@ -90,6 +90,10 @@ pub(super) struct Usage {
     pub sets: BTreeSet<String>,
     /// Names of its tasks, in order (blocks are not tasks; their tasks are).
     pub task_names: Vec<String>,
+    /// Names of its handlers: "Restart jellyfin", "Flag Caddy for a config reload". They run
+    /// when its tasks notify them, so they are part of what it does, though Ansible's task
+    /// listing leaves them out.
+    pub handler_names: Vec<String>,
     /// Named tasks inside a role that carry tags (their own and their blocks' or includes'):
     /// `--tags` selects them across roles, e.g. the tasks of several roles that publish a site.
     pub tagged_tasks: Vec<TaggedTask>,
@@ -117,7 +121,16 @@ impl Usage {
         self.reads.extend(other.reads);
         self.sets.extend(other.sets);
         self.task_names.extend(other.task_names);
+        self.handler_names.extend(other.handler_names);
         self.tagged_tasks.extend(other.tagged_tasks);
+    }
+
+    /// Adds what the handlers walked into `handlers` use, their names as handler names.
+    pub(super) fn absorb_handlers(&mut self, mut handlers: Usage) {
+        handlers
+            .handler_names
+            .splice(0..0, std::mem::take(&mut handlers.task_names));
+        self.absorb(handlers);
     }
 
     /// Adds the variables every string inside `value` references.

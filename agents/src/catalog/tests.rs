@@ -240,6 +240,33 @@ fn a_tag_inside_roles_selects_a_section_named_by_the_include_it_is_named_after()
 }
 
 #[test]
+fn handlers_are_listed_apart_from_the_tasks_that_notify_them() {
+    let catalog = clean_scan(&[
+        (
+            "site.yml",
+            "- hosts: media\n  roles:\n    - role: jellyfin\n      tags: [jellyfin]\n  \
+             handlers:\n    - name: Reboot the media box\n      ansible.builtin.reboot: {}\n",
+        ),
+        (
+            "roles/jellyfin/tasks/main.yml",
+            "- name: Write the compose file\n  ansible.builtin.debug: {}\n  \
+             notify: Restart jellyfin\n",
+        ),
+        (
+            "roles/jellyfin/handlers/main.yml",
+            "- name: Restart jellyfin\n  ansible.builtin.debug: {}\n",
+        ),
+    ]);
+    let site = playbook(&catalog, "site.yml");
+    assert_eq!(site.tasks, ["Write the compose file"]);
+    assert_eq!(site.handlers, ["Reboot the media box", "Restart jellyfin"]);
+    let jellyfin = &site.parts[0];
+    assert_eq!(jellyfin.tasks, ["Write the compose file"]);
+    // The play's own handler is the play's, not the role's.
+    assert_eq!(jellyfin.handlers, ["Restart jellyfin"]);
+}
+
+#[test]
 fn without_a_header_the_description_comes_from_plays_roles_and_services() {
     let catalog = clean_scan(&[
         (

@@ -133,6 +133,8 @@ struct Term {
     /// A noun for who does what a verb says: the `ddns-updater` service updates DNS records,
     /// it is not what "update" asks for.
     agent: bool,
+    /// An action of the vocabulary: "Restart" in the handler "Restart jellyfin".
+    action: bool,
     /// What the text compares its subject with ("Dropbox" in "a self-hosted Dropbox
     /// alternative").
     compared: bool,
@@ -149,6 +151,7 @@ impl Term {
             concepts: token.concepts,
             tool: token.tool,
             agent: token.agent,
+            action: token.class == words::WordClass::Action,
             compared: token.compared,
             item,
         }
@@ -216,6 +219,7 @@ impl FieldIndex {
                     concepts: Vec::new(),
                     tool: false,
                     agent: false,
+                    action: false,
                     compared: false,
                     item,
                 });
@@ -432,7 +436,12 @@ impl<'a> Candidate<'a> {
                     (Field::Path, _) => vec![playbook.path.clone()],
                     (Field::Play, _) => playbook.plays.clone(),
                     (Field::Host, _) => playbook.hosts.clone(),
-                    (Field::Task, false) => playbook.tasks.clone(),
+                    (Field::Task, false) => playbook
+                        .tasks
+                        .iter()
+                        .chain(&playbook.handlers)
+                        .cloned()
+                        .collect(),
                     // A site playbook's description lists what its parts do; the parts answer
                     // for that.
                     (Field::Description, true) => Vec::new(),
@@ -509,7 +518,7 @@ impl<'a> Candidate<'a> {
                         .filter(|name| *name != part.name)
                         .collect(),
                     Field::Host => plays.iter().map(|play| play.host_pattern.clone()).collect(),
-                    Field::Task => part.tasks.clone(),
+                    Field::Task => part.tasks.iter().chain(&part.handlers).cloned().collect(),
                     Field::Description => vec![part.description.clone()],
                     Field::Template => file_names(&part.templates),
                     Field::Variable => part.variables.clone(),
@@ -721,7 +730,12 @@ impl<'a> Candidate<'a> {
 /// written without spaces, less for a prefix, a shared concept, a typo or, in `prose`, a WordNet
 /// synonym (names are names: a variable `docker_home` is not about a "family").
 fn match_quality(word: &Token, term: &Term, prose: bool) -> f64 {
+    // A tool named for what it does is not the doing: "update" asks for no `ddns-updater`, and
+    // "the stack restarter" is not the handler "Restart jellyfin".
     if term.agent && word.class == words::WordClass::Action {
+        return 0.0;
+    }
+    if word.agent && term.action && word.stem == term.stem {
         return 0.0;
     }
     if word.stem == term.stem

@@ -526,6 +526,35 @@ fn a_tool_named_for_what_it_does_does_not_explain_that_action() {
 }
 
 #[test]
+fn a_tool_named_for_what_it_does_is_not_that_action() {
+    let catalog = site_with([PlaybookPart {
+        handlers: vec!["Restart jellyfin".into()],
+        ..part("jellyfin-extra", 1, "Extra Jellyfin plugins")
+    }]);
+    let candidates = candidates::index(&catalog);
+    let jellyfin = candidates
+        .iter()
+        .find(|candidate| {
+            candidate
+                .part
+                .is_some_and(|part| part.name == "jellyfin-extra")
+        })
+        .expect("the part is a candidate");
+    let restart = jellyfin.explain(&words::request_tokens("restart the stack"));
+    assert!(
+        restart[0].strength > 0.0,
+        "its handler restarts: {restart:#?}"
+    );
+    let words = words::request_tokens("install the stack restarter");
+    let restarter = words
+        .iter()
+        .position(|word| word.surface == "restarter")
+        .expect("restarter is a content word");
+    let explained = jellyfin.explain(&words);
+    assert_eq!(explained[restarter].strength, 0.0, "{explained:#?}");
+}
+
+#[test]
 fn a_word_after_a_possessive_is_a_noun_not_an_action() {
     let catalog = site_with([
         part("minio", 0, "MinIO: S3 compatible object storage"),
