@@ -34,6 +34,7 @@ fn floor(set: &str) -> f64 {
         "selfhosted-site.development-9" => 0.9,
         "selfhosted-site.development-10" => 0.8,
         "selfhosted-site.development-11" => 0.87,
+        "selfhosted-site.development-12" => 0.8,
         // The goal is 0.9 on every held-out set; ansible-nas reaches it, the other floors hold
         // what is reached today.
         "ansible-nas.heldout" => 0.9,

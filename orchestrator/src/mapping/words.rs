@@ -287,10 +287,24 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
     };
     // A text written all in capitals is shouted, not made of acronyms.
     let shouted = !text.chars().any(char::is_lowercase);
-    let stems: Vec<String> = raw
+    // "Run the backup at 4am": a time of day says when work is scheduled.
+    let clock_times: Vec<bool> = raw
         .iter()
         .map(|word| {
+            is_clock_time(
+                &text[..word.as_ptr() as usize - text.as_ptr() as usize],
+                word,
+            )
+        })
+        .collect();
+    let stems: Vec<String> = raw
+        .iter()
+        .zip(&clock_times)
+        .map(|(word, &clock_time)| {
             let lower = word.to_lowercase();
+            if clock_time {
+                return lexicon.stem("schedule");
+            }
             // "UPDATE the nas" is the vocabulary's "update", not an acronym.
             let vocabulary = !lexicon.concepts_of(&lexicon.stem(&lower)).is_empty();
             if let Some(acronym) = acronym(word).filter(|_| !shouted && !vocabulary) {
@@ -328,6 +342,7 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
         let surface = raw[index..index + length].join(" ");
         let stem = stems[index..index + length].join(" ");
         let lower = surface.to_lowercase();
+        let clock_time = length == 1 && clock_times[index];
         if length == 1
             && PURPOSE_HEADS.contains(&lower.as_str())
             && raw
@@ -381,7 +396,8 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
         }
         // "As well" is "also", a stop word.
         let as_well = lower == "well" && previous == "as";
-        if length == 1 && (lower.chars().count() < 2 || lexicon.is_stop_word(&lower) || as_well) {
+        let stop = lexicon.is_stop_word(&lower) && !clock_time;
+        if length == 1 && (lower.chars().count() < 2 || stop || as_well) {
             continue;
         }
         if tokens.iter().any(|token| token.stem == stem) {
@@ -512,6 +528,28 @@ pub(super) fn phrase_words(phrase: &Token) -> Vec<Token> {
 /// The lower-cased acronym a word written in capitals stands for, plural or not ("UPS" and
 /// "UPSes" are `ups`, "VMs" is `vm`): an acronym is no English word to stem ("UPS" is not
 /// "up") or to correct.
+/// Whether `word`, written after `before`, is a time of day: "4am", "11pm", or the "am" of
+/// "4 am".
+fn is_clock_time(before: &str, word: &str) -> bool {
+    let lower = word.to_ascii_lowercase();
+    let Some(hour) = lower
+        .strip_suffix("am")
+        .or_else(|| lower.strip_suffix("pm"))
+    else {
+        return false;
+    };
+    let is_hour = |digits: &str| {
+        (1..=2).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !hour.is_empty() {
+        return is_hour(hour);
+    }
+    // "4 am": the hour is a number before it, which is no word of its own.
+    let before = before.trim_end();
+    let number_at = before.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    is_hour(&before[number_at..])
+}
+
 fn acronym(word: &str) -> Option<String> {
     let capitals = word.chars().take_while(char::is_ascii_uppercase).count();
     let rest = &word[capitals..];
@@ -641,6 +679,29 @@ mod tests {
             "{words:?}"
         );
         assert!(tokens("install photoprism")[1].product);
+    }
+
+    #[test]
+    fn a_time_of_day_says_when_work_is_scheduled() {
+        let schedule = lexicon().stem("schedule");
+        for task in [
+            "run the backup at 4am",
+            "run the backup at 4 AM",
+            "back up at 11:30 pm",
+        ] {
+            let tokens = request_tokens(task);
+            assert!(
+                tokens.iter().any(|token| token.stem == schedule),
+                "{task}: {tokens:#?}"
+            );
+        }
+        for task in ["I am moving the backup disk", "the spam filter"] {
+            let tokens = request_tokens(task);
+            assert!(
+                !tokens.iter().any(|token| token.stem == schedule),
+                "{task}: {tokens:#?}"
+            );
+        }
     }
 
     #[test]
