@@ -284,6 +284,35 @@ impl<'a> Matcher<'a> {
                 explanations = explain_all(&words);
             }
         }
+        // "Back up the home assistant config", "scrape jellyfin": work one part of the
+        // repository does, done to another part, is the first part's work; the thing it is done
+        // to is its argument, as what is added somewhere is.
+        if let Some(verb) = words
+            .iter()
+            .position(|word| word.imperative || word.class == WordClass::Action)
+        {
+            let does_the_work = |candidate: &Vec<Explanation>| candidate[verb].by_name();
+            if explanations.iter().any(does_the_work) {
+                for position in verb + 1..words.len() {
+                    let object = |candidate: &Vec<Explanation>| candidate[position].by_name();
+                    let named_by_another = explanations
+                        .iter()
+                        .any(|candidate| object(candidate) && candidate[verb].strength == 0.0);
+                    let named_by_a_doer = explanations
+                        .iter()
+                        .any(|candidate| object(candidate) && does_the_work(candidate));
+                    let word = &mut words[position];
+                    if word.class == WordClass::Object
+                        && !word.argument
+                        && named_by_another
+                        && !named_by_a_doer
+                    {
+                        word.weight *= ARGUMENT_WEIGHT;
+                        word.argument = true;
+                    }
+                }
+            }
+        }
         // A word many candidates explain ("manager", "server") tells less about which one is
         // meant than a word few explain ("password"): its weight falls with how many do.
         let total = self.candidates.len().max(1) as f64;

@@ -157,6 +157,23 @@ fn what_is_added_somewhere_is_an_argument_and_the_destination_decides() {
 }
 
 #[test]
+fn what_another_part_works_on_is_an_argument_of_that_work() {
+    let catalog = site_with([PlaybookPart {
+        tags: vec!["restic".into(), "backup".into()],
+        ..part("restic", 0, "Restic: nightly backups of the app data")
+    }]);
+    assert_eq!(
+        best("also back up the jellyfin config every night", &catalog).as_deref(),
+        Some("site.yml --tags restic,backup --limit media")
+    );
+    // The part named after the thing still answers work it does itself.
+    assert_eq!(
+        best("update jellyfin", &catalog).as_deref(),
+        Some("site.yml --tags jellyfin --limit media")
+    );
+}
+
+#[test]
 fn a_longer_word_is_not_a_form_of_the_word_it_begins_with() {
     let mut catalog = site();
     catalog.parts[0].variables = vec!["photos_root".into()];
