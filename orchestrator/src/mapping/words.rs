@@ -409,7 +409,12 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
             listed.retain(|&concept| !lexicon.concepts[concept].action);
         }
         let manner = length == 1 && lexicon.is_manner_adverb(&lower);
+        // "We bought shelly plugs": what the speaker did is the story, not the work asked for.
+        let narrated = request
+            && SPEAKERS.contains(&previous.as_str())
+            && !WISHES.contains(&lower.as_str());
         let class = match class_of(&listed) {
+            _ if narrated => WordClass::Generic,
             // What something is for describes it: "manage" in "something to manage passwords";
             // "shut down cleanly" asks for no cleaning.
             WordClass::Action if purpose || manner || owned => WordClass::Object,
@@ -679,6 +684,19 @@ mod tests {
             "{words:?}"
         );
         assert!(tokens("install photoprism")[1].product);
+    }
+
+    #[test]
+    fn what_the_speaker_did_is_the_story_not_the_work() {
+        let tokens = request_tokens("we bought shelly plugs, they need a login");
+        let bought = tokens
+            .iter()
+            .find(|token| token.surface == "bought")
+            .expect("bought is a word");
+        assert_eq!(bought.class, WordClass::Generic);
+        let tokens = request_tokens("we want grafana");
+        assert!(tokens.iter().any(|token| token.surface == "grafana"
+            && token.class == WordClass::Object));
     }
 
     #[test]
