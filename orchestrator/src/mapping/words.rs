@@ -73,6 +73,19 @@ const SUBORDINATORS: &[&str] = &[
 /// Words after a speaker that make the clause a request after all ("…, I want it on media01").
 const WISHES: &[&str] = &["want", "need", "would", "like", "wish", "love", "prefer"];
 
+/// Verbs that, before a verb in "-ing", only say it goes on or ended ("keeps crashing",
+/// "stopped working"). "Stop" itself is not one: "stop running the backup" asks to stop it.
+const ASPECT_VERBS: &[&str] = &[
+    "keep",
+    "keeps",
+    "kept",
+    "keeping",
+    "stopped",
+    "started",
+    "continues",
+    "continued",
+];
+
 /// Punctuation that ends a clause.
 const CLAUSE_ENDS: &[char] = &[',', ';', ':', '!', '?', '—', '–', '(', ')'];
 
@@ -396,8 +409,13 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
         }
         // "As well" is "also", a stop word.
         let as_well = lower == "well" && previous == "as";
+        // "Caddy keeps crashing", "episodes stopped showing up": a verb that only says the
+        // next one goes on or ended is no work of its own.
+        let next_word = raw.get(index);
+        let aspect = ASPECT_VERBS.contains(&lower.as_str())
+            && next_word.is_some_and(|next| next.len() > 5 && next.to_lowercase().ends_with("ing"));
         let stop = lexicon.is_stop_word(&lower) && !clock_time;
-        if length == 1 && (lower.chars().count() < 2 || stop || as_well) {
+        if length == 1 && (lower.chars().count() < 2 || stop || as_well || aspect) {
             continue;
         }
         if tokens.iter().any(|token| token.stem == stem) {
@@ -410,9 +428,8 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
         }
         let manner = length == 1 && lexicon.is_manner_adverb(&lower);
         // "We bought shelly plugs": what the speaker did is the story, not the work asked for.
-        let narrated = request
-            && SPEAKERS.contains(&previous.as_str())
-            && !WISHES.contains(&lower.as_str());
+        let narrated =
+            request && SPEAKERS.contains(&previous.as_str()) && !WISHES.contains(&lower.as_str());
         let class = match class_of(&listed) {
             _ if narrated => WordClass::Generic,
             // What something is for describes it: "manage" in "something to manage passwords";
@@ -695,8 +712,26 @@ mod tests {
             .expect("bought is a word");
         assert_eq!(bought.class, WordClass::Generic);
         let tokens = request_tokens("we want grafana");
-        assert!(tokens.iter().any(|token| token.surface == "grafana"
-            && token.class == WordClass::Object));
+        assert!(
+            tokens
+                .iter()
+                .any(|token| token.surface == "grafana" && token.class == WordClass::Object)
+        );
+    }
+
+    #[test]
+    fn a_verb_that_says_another_goes_on_is_no_work() {
+        let surfaces = |task: &str| -> Vec<String> {
+            request_tokens(task)
+                .into_iter()
+                .map(|token| token.surface)
+                .collect()
+        };
+        assert_eq!(surfaces("caddy keeps crashing"), ["caddy", "crashing"]);
+        assert_eq!(
+            surfaces("keep prometheus data"),
+            ["keep", "prometheus", "data"]
+        );
     }
 
     #[test]
