@@ -768,7 +768,7 @@ fn match_quality(word: &Token, term: &Term, prose: bool) -> f64 {
         return CONCEPT_MATCH;
     }
     if word.compact.len().min(term.compact.len()) >= lexicon::MIN_TYPO_LENGTH
-        && lexicon::one_edit_apart(&word.compact, &term.compact)
+        && lexicon::mistyped(&word.compact, &term.compact)
     {
         return TYPO_MATCH;
     }

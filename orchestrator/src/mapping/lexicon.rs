@@ -414,7 +414,7 @@ impl Lexicon {
         let mut close = self
             .member_words
             .iter()
-            .filter(|(word, _)| one_edit_apart(word, lower));
+            .filter(|(word, _)| mistyped(word, lower));
         match (close.next(), close.next()) {
             (Some((_, stem)), None) => Some(stem.as_str()),
             _ => None,
@@ -501,6 +501,18 @@ pub(super) fn raw_words(text: &str) -> Vec<&str> {
         .map(|word| word.trim_matches(APOSTROPHES))
         .filter(|word| !word.is_empty() && !word.chars().all(|c| c.is_ascii_digit()))
         .collect()
+}
+
+/// Whether `a` is a typing slip for `b` or the other way round: one edit apart (see
+/// [`one_edit_apart`]), or the same letters with a letter doubled in the wrong place
+/// (`sonnar` for `sonarr`), which is two edits but one slip.
+pub(super) fn mistyped(a: &str, b: &str) -> bool {
+    let undoubled = |word: &str| {
+        let mut letters: Vec<char> = word.chars().collect();
+        letters.dedup();
+        letters
+    };
+    one_edit_apart(a, b) || undoubled(a) == undoubled(b)
 }
 
 /// Whether `a` and `b` differ by at most one insertion, deletion, substitution or swap of
@@ -614,6 +626,15 @@ mod tests {
         assert!(one_edit_apart("radarr", "radar"));
         assert!(!one_edit_apart("sonarr", "radarr"));
         assert!(!one_edit_apart("backup", "bakcpu"));
+    }
+
+    #[test]
+    fn a_letter_doubled_in_the_wrong_place_is_one_slip() {
+        assert!(!one_edit_apart("sonnar", "sonarr"));
+        assert!(mistyped("sonnar", "sonarr"));
+        assert!(mistyped("jelyfin", "jellyfin"));
+        assert!(!mistyped("sonarr", "radarr"));
+        assert!(!mistyped("nextcloud", "netcloud1"));
     }
 
     #[test]
