@@ -35,10 +35,9 @@ fn floor(set: &str) -> f64 {
         "selfhosted-site.development-10" => 0.8,
         "selfhosted-site.development-11" => 0.87,
         "selfhosted-site.development-12" => 0.8,
-        // The goal is 0.9 on every held-out set; ansible-nas reaches it, the other floors hold
-        // what is reached today.
+        // The goal: 0.9 on every held-out set of requests for one playbook, which both reach.
         "ansible-nas.heldout" => 0.9,
-        "selfhosted-site.heldout" => 0.87,
+        "selfhosted-site.heldout" => 0.9,
         "plans.development" => 0.85,
         "plans.heldout" => 0.87,
         other => panic!("no floor for the labelled set {other}: give it one"),

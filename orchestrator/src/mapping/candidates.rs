@@ -12,7 +12,7 @@
 
 use super::lexicon::{self, lexicon};
 use super::words::{self, Token};
-use chiffon_proto::v1::{Playbook, PlaybookPart};
+use chiffon_proto::v1::{Play, Playbook, PlaybookPart};
 
 /// Quality of a word matching a longer or shorter form of itself ("config" for "configur").
 const PREFIX_MATCH: f64 = 0.9;
@@ -472,8 +472,21 @@ impl<'a> Candidate<'a> {
         }
     }
 
+    /// The plays it runs: its part's plays, or every play of its playbook.
+    pub fn plays(&self) -> Vec<&'a Play> {
+        match self.part {
+            Some(part) => part
+                .play_indexes
+                .iter()
+                .filter_map(|&index| usize::try_from(index).ok())
+                .filter_map(|index| self.playbook.play_details.get(index))
+                .collect(),
+            None => self.playbook.play_details.iter().collect(),
+        }
+    }
+
     fn part(playbook: &'a Playbook, part: &'a PlaybookPart, namespaces: &[String]) -> Self {
-        let plays: Vec<&chiffon_proto::v1::Play> = part
+        let plays: Vec<&Play> = part
             .play_indexes
             .iter()
             .filter_map(|&index| usize::try_from(index).ok())

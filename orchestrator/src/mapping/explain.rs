@@ -102,6 +102,19 @@ fn item_reason(field: Field, name: &str, quoted: &str) -> String {
     }
 }
 
+/// Why a candidate does not run where the request says: "its plays run on media, not on gw01".
+pub(super) fn elsewhere(candidate: &Candidate<'_>, place: &str) -> String {
+    let mut patterns: Vec<&str> = candidate
+        .plays()
+        .iter()
+        .map(|play| play.host_pattern.as_str())
+        .filter(|pattern| !pattern.is_empty())
+        .collect();
+    patterns.dedup();
+    let own = patterns.join(", ");
+    format!("the request names {place}, but its plays run on {own}: it runs on {own}")
+}
+
 /// How a person runs a match: "nas.yml --tags gitea".
 pub(super) fn command(found: &PlaybookMatch) -> String {
     let mut command = found.playbook.path.clone();

@@ -170,6 +170,7 @@ pub struct Matcher<'a> {
     candidates: Vec<Candidate<'a>>,
     /// The groups and hosts the catalog's plays run on, lower-cased: where a task may say to run.
     places: BTreeSet<String>,
+    hosts: targets::Hosts,
 }
 
 /// Ranks `catalog` for `task`; see [`Matcher::rank`].
@@ -196,6 +197,7 @@ impl<'a> Matcher<'a> {
         Self {
             candidates: candidates::index(catalog),
             places,
+            hosts: targets::Hosts::of(catalog.iter().flat_map(|playbook| &playbook.play_details)),
         }
     }
 
@@ -391,10 +393,16 @@ impl<'a> Matcher<'a> {
             .map(|&(confidence, index)| {
                 let candidate = &self.candidates[index];
                 let mut selection = selection(candidate);
+                let mut reasons = explain::reasons(candidate, &words, &explanations[index]);
                 if let Some(place) = &placed.limit {
-                    // The request's own place wins over the part's play; a play never runs
-                    // beyond its hosts anyway.
-                    selection.limit.clone_from(place);
+                    // The request's own place narrows the part's play, which never runs beyond
+                    // its hosts anyway; a place none of them is would select no host, so the
+                    // part keeps its own and says so.
+                    if self.hosts.run_on(&candidate.plays(), place) == Some(false) {
+                        reasons.push(explain::elsewhere(candidate, place));
+                    } else {
+                        selection.limit.clone_from(place);
+                    }
                 }
                 selection.check_mode = stated.check_mode;
                 selection.diff = stated.diff;
@@ -403,7 +411,7 @@ impl<'a> Matcher<'a> {
                     part: candidate.part.cloned(),
                     selection,
                     confidence,
-                    reasons: explain::reasons(candidate, &words, &explanations[index]),
+                    reasons,
                 }
             })
             .collect();

@@ -7,7 +7,8 @@
 //! "redeploy the media box"), or any name the request marks explicitly ("only on X", "on X only",
 //! "limited to X"). "The media server" stays words to match: it may be what runs there.
 
-use std::collections::BTreeSet;
+use chiffon_proto::v1::Play;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Words before a place: "on the edge box", "apply everything to media01".
 const PLACE_LINKS: &[&str] = &["on", "to"];
@@ -97,6 +98,62 @@ pub(super) fn place(task: &str, known: &BTreeSet<String>) -> Placed {
         what: task.to_owned(),
         limit: None,
     })
+}
+
+/// The hosts a catalog's plays run on, as the agents' inventories resolve their patterns: enough
+/// to tell that a request's place is none of a candidate's hosts ("restart jellyfin on gw01"
+/// when Jellyfin's play runs on the media box), where `--limit` would select no host at all.
+#[derive(Debug, Default)]
+pub(super) struct Hosts {
+    /// Every host some play selects, lower-cased.
+    hosts: BTreeSet<String>,
+    /// The hosts of each group that is a play's whole pattern, lower-cased.
+    groups: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Hosts {
+    pub fn of<'p>(plays: impl IntoIterator<Item = &'p Play>) -> Self {
+        let mut known = Self::default();
+        for targets in plays.into_iter().flat_map(|play| &play.targets) {
+            let hosts: BTreeSet<String> = targets.hosts.iter().map(|h| h.to_lowercase()).collect();
+            if let [group] = targets.groups.as_slice() {
+                known
+                    .groups
+                    .entry(group.to_lowercase())
+                    .or_default()
+                    .extend(hosts.iter().cloned());
+            }
+            known.hosts.extend(hosts);
+        }
+        known
+    }
+
+    /// Whether `plays` run on any host of `place` (a host or a group, lower-cased); `None` when
+    /// the inventories do not say.
+    pub fn run_on(&self, plays: &[&Play], place: &str) -> Option<bool> {
+        let lower = |text: &str| text.to_lowercase();
+        if plays.iter().any(|play| {
+            play.host_pattern
+                .split([',', ':'])
+                .any(|term| lower(term.trim()) == place)
+        }) {
+            return Some(true);
+        }
+        let wanted = if self.hosts.contains(place) {
+            BTreeSet::from([place.to_owned()])
+        } else {
+            self.groups.get(place)?.clone()
+        };
+        let selected: BTreeSet<String> = plays
+            .iter()
+            .flat_map(|play| &play.targets)
+            .flat_map(|targets| targets.hosts.iter().map(|host| lower(host)))
+            .collect();
+        if selected.is_empty() {
+            return None;
+        }
+        Some(!selected.is_disjoint(&wanted))
+    }
 }
 
 /// A known place named as a box, without "on" or "to": "rebuild the media box".

@@ -1,5 +1,5 @@
 use super::*;
-use chiffon_proto::v1::{Play, Playbook, PlaybookPart};
+use chiffon_proto::v1::{Play, PlayTargets, Playbook, PlaybookPart};
 
 /// An application's part of a site playbook: its role, service and tag all named `name`.
 fn part(name: &str, play: i32, description: &str) -> PlaybookPart {
@@ -170,6 +170,35 @@ fn what_another_part_works_on_is_an_argument_of_that_work() {
     assert_eq!(
         best("update jellyfin", &catalog).as_deref(),
         Some("site.yml --tags jellyfin --limit media")
+    );
+}
+
+#[test]
+fn a_place_none_of_its_hosts_is_leaves_the_part_where_it_runs() {
+    let mut catalog = site();
+    for (play, group, host) in [(0, "media", "media01"), (1, "edge", "gw01")] {
+        catalog.play_details[play].targets = vec![PlayTargets {
+            inventory: "default".into(),
+            groups: vec![group.into()],
+            hosts: vec![host.into()],
+            ..PlayTargets::default()
+        }];
+    }
+    let catalog = [catalog];
+    assert_eq!(
+        best("redeploy jellyfin on media01", &catalog).as_deref(),
+        Some("site.yml --tags jellyfin --limit media01")
+    );
+    let elsewhere = rank("update jellyfin on gw01", &catalog, DEFAULT_THRESHOLD, 3);
+    let found = elsewhere.best_fit().expect("jellyfin fits");
+    // `--limit gw01` would select no host of the media play.
+    assert_eq!(
+        explain::command(found),
+        "site.yml --tags jellyfin --limit media"
+    );
+    assert!(
+        found.reasons.iter().any(|reason| reason.contains("gw01")),
+        "{found:#?}"
     );
 }
 
