@@ -603,6 +603,11 @@ pub(super) fn compact(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// `word` of each content word of the request `text`.
+    fn request_words(text: &str, word: impl Fn(Token) -> String) -> Vec<String> {
+        request_tokens(text).into_iter().map(word).collect()
+    }
+
     fn surfaces(text: &str) -> Vec<(String, WordClass)> {
         tokens(text)
             .into_iter()
@@ -612,12 +617,7 @@ mod tests {
 
     #[test]
     fn an_address_in_a_request_is_one_word_its_domain() {
-        let stems = |text: &str| -> Vec<String> {
-            request_tokens(text)
-                .into_iter()
-                .map(|token| token.stem)
-                .collect()
-        };
+        let stems = |text: &str| request_words(text, |token| token.stem);
         assert_eq!(
             stems("publish grafana at https://grafana.home.lan/, please"),
             ["publish", "grafana", "home.lan"]
@@ -721,12 +721,7 @@ mod tests {
 
     #[test]
     fn a_verb_that_says_another_goes_on_is_no_work() {
-        let surfaces = |task: &str| -> Vec<String> {
-            request_tokens(task)
-                .into_iter()
-                .map(|token| token.surface)
-                .collect()
-        };
+        let surfaces = |task: &str| request_words(task, |token| token.surface);
         assert_eq!(surfaces("caddy keeps crashing"), ["caddy", "crashing"]);
         assert_eq!(
             surfaces("keep prometheus data"),
