@@ -293,7 +293,15 @@ impl<'a> Matcher<'a> {
             .iter()
             .position(|word| word.imperative || word.class == WordClass::Action)
         {
-            let does_the_work = |candidate: &Vec<Explanation>| candidate[verb].by_name();
+            // Named for the work itself, not for a helper it runs beside its main service (the
+            // `bw-backup` container of a password manager backs up nothing else).
+            let does_the_work = |candidate: &Vec<Explanation>| {
+                candidate[verb].by_name()
+                    && !matches!(
+                        candidate[verb].place,
+                        Some(Place::Item(Field::Service | Field::Image, item)) if item > 0
+                    )
+            };
             if explanations.iter().any(does_the_work) {
                 for position in verb + 1..words.len() {
                     let object = |candidate: &Vec<Explanation>| candidate[position].by_name();

@@ -158,10 +158,23 @@ fn what_is_added_somewhere_is_an_argument_and_the_destination_decides() {
 
 #[test]
 fn what_another_part_works_on_is_an_argument_of_that_work() {
-    let catalog = site_with([PlaybookPart {
-        tags: vec!["restic".into(), "backup".into()],
-        ..part("restic", 0, "Restic: nightly backups of the app data")
-    }]);
+    let vaultwarden_with_its_backup = PlaybookPart {
+        services: vec!["vaultwarden".into(), "vw-backup".into()],
+        ..part("vaultwarden", 0, "Vaultwarden: passwords")
+    };
+    let catalog = site_with([vaultwarden_with_its_backup.clone()]);
+    // A helper beside another service backs up that service, not Jellyfin.
+    assert_ne!(
+        best("back up the jellyfin config", &catalog).as_deref(),
+        Some("site.yml --tags vaultwarden --limit media")
+    );
+    let catalog = site_with([
+        vaultwarden_with_its_backup,
+        PlaybookPart {
+            tags: vec!["restic".into(), "backup".into()],
+            ..part("restic", 0, "Restic: nightly backups of the app data")
+        },
+    ]);
     assert_eq!(
         best("also back up the jellyfin config every night", &catalog).as_deref(),
         Some("site.yml --tags restic,backup --limit media")
