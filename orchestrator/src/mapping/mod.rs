@@ -286,9 +286,9 @@ impl<'a> Matcher<'a> {
                 explanations = explain_all(&words);
             }
         }
-        // "Back up the home assistant config", "scrape jellyfin": work one part of the
-        // repository does, done to another part, is the first part's work; the thing it is done
-        // to is its argument, as what is added somewhere is.
+        // "Back up the home assistant config": work a part of the repository is named for, done
+        // to another part, is the first part's work; the thing it is done to is its argument,
+        // as what is added somewhere is.
         if let Some(verb) = words
             .iter()
             .position(|word| word.imperative || word.class == WordClass::Action)
