@@ -127,9 +127,8 @@ impl Usage {
 
     /// Adds what the handlers walked into `handlers` use, their names as handler names.
     pub(super) fn absorb_handlers(&mut self, mut handlers: Usage) {
-        handlers
-            .handler_names
-            .splice(0..0, std::mem::take(&mut handlers.task_names));
+        self.handler_names
+            .append(&mut std::mem::take(&mut handlers.task_names));
         self.absorb(handlers);
     }
 

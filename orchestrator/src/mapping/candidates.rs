@@ -475,23 +475,13 @@ impl<'a> Candidate<'a> {
     /// The plays it runs: its part's plays, or every play of its playbook.
     pub fn plays(&self) -> Vec<&'a Play> {
         match self.part {
-            Some(part) => part
-                .play_indexes
-                .iter()
-                .filter_map(|&index| usize::try_from(index).ok())
-                .filter_map(|index| self.playbook.play_details.get(index))
-                .collect(),
+            Some(part) => plays_of(self.playbook, part),
             None => self.playbook.play_details.iter().collect(),
         }
     }
 
     fn part(playbook: &'a Playbook, part: &'a PlaybookPart, namespaces: &[String]) -> Self {
-        let plays: Vec<&Play> = part
-            .play_indexes
-            .iter()
-            .filter_map(|&index| usize::try_from(index).ok())
-            .filter_map(|index| playbook.play_details.get(index))
-            .collect();
+        let plays = plays_of(playbook, part);
         let fields = Field::ALL
             .iter()
             .map(|&field| {
@@ -737,6 +727,15 @@ impl<'a> Candidate<'a> {
         // `fields` holds every field in `Field::ALL` order, which is declaration order.
         &self.fields[field as usize]
     }
+}
+
+/// The plays of `playbook` that `part` is in.
+pub(super) fn plays_of<'p>(playbook: &'p Playbook, part: &PlaybookPart) -> Vec<&'p Play> {
+    part.play_indexes
+        .iter()
+        .filter_map(|&index| usize::try_from(index).ok())
+        .filter_map(|index| playbook.play_details.get(index))
+        .collect()
 }
 
 /// How well task `word` matches a candidate's word: 1 for the same stem or the same name

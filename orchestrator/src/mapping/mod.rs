@@ -608,11 +608,8 @@ fn selection(candidate: &Candidate<'_>) -> RunOptions {
         .iter()
         .map(|play| play.host_pattern.as_str())
         .collect();
-    let own: Vec<&str> = part
-        .play_indexes
-        .iter()
-        .filter_map(|&index| usize::try_from(index).ok())
-        .filter_map(|index| plays.get(index))
+    let own: Vec<&str> = candidates::plays_of(candidate.playbook, part)
+        .into_iter()
         .map(|play| play.host_pattern.as_str())
         .filter(|pattern| !pattern.is_empty())
         .collect();

@@ -262,7 +262,7 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
     // one word, its domain. A repository's text keeps the words too.
     let addresses = addresses(text, request);
     let address_of = |word: &str| {
-        let start = word.as_ptr() as usize - text.as_ptr() as usize;
+        let start = offset_in(text, word);
         addresses
             .iter()
             .position(|address| address.span.contains(&start))
@@ -303,12 +303,7 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
     // "Run the backup at 4am": a time of day says when work is scheduled.
     let clock_times: Vec<bool> = raw
         .iter()
-        .map(|word| {
-            is_clock_time(
-                &text[..word.as_ptr() as usize - text.as_ptr() as usize],
-                word,
-            )
-        })
+        .map(|word| is_clock_time(&text[..offset_in(text, word)], word))
         .collect();
     let stems: Vec<String> = raw
         .iter()
@@ -484,7 +479,7 @@ fn read_tokens(text: &str, request: bool) -> Vec<Token> {
 /// does: a speaker after a clause boundary (punctuation, or a word like "before") up to the next
 /// punctuation, the word that began the clause included, unless the speaker wishes for something.
 fn speaker_clauses(text: &str, raw: &[&str]) -> Vec<bool> {
-    let offset = |word: &str| word.as_ptr() as usize - text.as_ptr() as usize;
+    let offset = |word: &str| offset_in(text, word);
     let lower = |word: &str| word.to_lowercase().replace(lexicon::APOSTROPHES, "'");
     let mut marks = vec![false; raw.len()];
     let mut inside = false;
@@ -550,6 +545,11 @@ pub(super) fn phrase_words(phrase: &Token) -> Vec<Token> {
 /// The lower-cased acronym a word written in capitals stands for, plural or not ("UPS" and
 /// "UPSes" are `ups`, "VMs" is `vm`): an acronym is no English word to stem ("UPS" is not
 /// "up") or to correct.
+/// Where `word`, a slice of `text`, begins in it.
+fn offset_in(text: &str, word: &str) -> usize {
+    word.as_ptr() as usize - text.as_ptr() as usize
+}
+
 /// Whether `word`, written after `before`, is a time of day: "4am", "11pm", or the "am" of
 /// "4 am".
 fn is_clock_time(before: &str, word: &str) -> bool {
