@@ -228,7 +228,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
         "sqlite://{}?mode=rwc",
         data_dir.join("chiffon.db").display()
     );
-    let db = chiffon_orchestrator::database::connect(&database_url)
+    let db = chiffon_orchestrator::store::connect(&database_url)
         .await
         .context("cannot open the SQLite database")?;
     // The bus outlives the orchestrator and agent so they can report their last results.
@@ -341,7 +341,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let _telemetry = chiffon_observability::init("chiffon-orchestrator")?;
     let shutdown = CancellationToken::new();
     stop_on_signal(&shutdown);
-    let db = chiffon_orchestrator::database::connect(&args.database_url)
+    let db = chiffon_orchestrator::store::connect(&args.database_url)
         .await
         .context("cannot open the database")?;
     let bus_shutdown = CancellationToken::new();

@@ -6,13 +6,10 @@
 //! registers an agent or takes its `ReportCatalog`, which replaces the agent's playbooks, issues
 //! and inventories together.
 
-use crate::convert;
-use crate::engine::{MAX_REQUEST_TEXT, Orchestrator, check_length, is_plain_name};
 use crate::error::{OrchestratorError, Result};
-use crate::mapping::{self, MatchOutcome};
-use chiffon_entity::{AgentKind, agent, catalog_issue};
+use crate::validate::MAX_REQUEST_TEXT;
+use crate::validate::is_plain_name;
 use chiffon_proto::v1 as pb;
-use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
 
 /// Longest task description matching accepts, in characters; the same as a request's text,
 /// since the planner matches parts of requests.
@@ -37,7 +34,7 @@ pub struct PlaybookFilter {
 }
 
 impl PlaybookFilter {
-    fn admits(&self, playbook: &pb::Playbook) -> bool {
+    pub(crate) fn admits(&self, playbook: &pb::Playbook) -> bool {
         wanted(&self.tag, playbook.tags.iter(), eq_ignore_case)
             && wanted(&self.host, playbook.hosts.iter(), eq_ignore_case)
             && wanted(
@@ -145,126 +142,6 @@ pub(crate) fn validate_catalog(catalog: &CatalogReport<'_>) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-impl Orchestrator {
-    /// Catalog entries of infrastructure agents that pass `filter`, by path and then agent.
-    /// A path two agents reported is listed once per agent.
-    pub async fn list_playbooks(&self, filter: &PlaybookFilter) -> Result<Vec<pb::Playbook>> {
-        let agent_id = Some(filter.agent_id.trim()).filter(|id| !id.is_empty());
-        let mut playbooks = self.catalog_entries(agent_id).await?;
-        playbooks.retain(|playbook| filter.admits(playbook));
-        Ok(playbooks)
-    }
-
-    /// The playbook at `path` (relative to the repository root; a leading `./` is ignored), as
-    /// the planner sees it.
-    pub async fn get_playbook(&self, path: &str) -> Result<pb::Playbook> {
-        let path = path.trim();
-        let path = path.strip_prefix("./").unwrap_or(path);
-        if path.is_empty() {
-            return Err(OrchestratorError::InvalidArgument(
-                "path is required, e.g. \"playbooks/deploy-uptime-kuma.yml\"".into(),
-            ));
-        }
-        self.catalog()
-            .await?
-            .into_iter()
-            .find(|playbook| playbook.path == path)
-            .ok_or_else(|| OrchestratorError::not_found("catalog playbook", path))
-    }
-
-    /// Ranks the catalog for `task`, at most `limit` candidates (0 means
-    /// [`mapping::DEFAULT_LIMIT`]), with the configured threshold.
-    pub async fn match_playbooks(&self, task: &str, limit: i32) -> Result<MatchOutcome> {
-        let task = task.trim();
-        if task.is_empty() {
-            return Err(OrchestratorError::InvalidArgument(
-                "the task is empty: describe the work, e.g. \"deploy Uptime Kuma\"".into(),
-            ));
-        }
-        check_length("task", task, MAX_TASK_TEXT)?;
-        let limit = match usize::try_from(limit) {
-            Ok(0) => mapping::DEFAULT_LIMIT,
-            Ok(limit) => limit.min(MAX_MATCH_LIMIT),
-            Err(_) => {
-                return Err(OrchestratorError::InvalidArgument(format!(
-                    "limit is {limit}; use a positive number of matches, or 0 for {}",
-                    mapping::DEFAULT_LIMIT
-                )));
-            }
-        };
-        let catalog = self.catalog().await?;
-        Ok(mapping::rank(
-            task,
-            &catalog,
-            self.config().match_threshold,
-            limit,
-        ))
-    }
-
-    /// The inventories of the infrastructure agents (or only of `agent_id`, when not empty), by
-    /// agent, each agent's default first.
-    pub async fn list_inventories(&self, agent_id: &str) -> Result<Vec<pb::Inventory>> {
-        let mut query = agent::Entity::find()
-            .filter(agent::Column::Kind.eq(AgentKind::Infra))
-            .order_by_asc(agent::Column::Id);
-        let agent_id = agent_id.trim();
-        if !agent_id.is_empty() {
-            query = query.filter(agent::Column::Id.eq(agent_id.to_owned()));
-        }
-        let mut inventories = Vec::new();
-        for agent in query.all(self.db()).await? {
-            inventories.extend(convert::stored_inventories(&agent)?);
-        }
-        Ok(inventories)
-    }
-
-    /// Refuses a request's inventory that no infrastructure agent runs against, naming the ones
-    /// they do; an empty name (the agents' default) always passes.
-    pub(crate) async fn check_inventory(&self, inventory: &str) -> Result<()> {
-        if inventory.is_empty() {
-            return Ok(());
-        }
-        let known: std::collections::BTreeSet<String> = self
-            .list_inventories("")
-            .await?
-            .into_iter()
-            .map(|inventory| inventory.name)
-            .collect();
-        if known.contains(inventory) {
-            return Ok(());
-        }
-        let names = if known.is_empty() {
-            "the agents report none yet".to_owned()
-        } else {
-            format!(
-                "the agents know {}",
-                known.into_iter().collect::<Vec<_>>().join(", ")
-            )
-        };
-        Err(OrchestratorError::InvalidArgument(format!(
-            "run_options.inventory \"{inventory}\" is not an inventory of any infrastructure \
-             agent ({names}); see chiffon catalog inventories"
-        )))
-    }
-
-    /// Files the infrastructure agents (or only `agent_id`, when not empty) could not index, by
-    /// agent, path and line.
-    pub async fn list_catalog_issues(&self, agent_id: &str) -> Result<Vec<pb::CatalogIssue>> {
-        let mut query = catalog_issue::Entity::find()
-            .inner_join(agent::Entity)
-            .filter(agent::Column::Kind.eq(AgentKind::Infra))
-            .order_by_asc(catalog_issue::Column::AgentId)
-            .order_by_asc(catalog_issue::Column::Path)
-            .order_by_asc(catalog_issue::Column::Line);
-        let agent_id = agent_id.trim();
-        if !agent_id.is_empty() {
-            query = query.filter(catalog_issue::Column::AgentId.eq(agent_id.to_owned()));
-        }
-        let rows = query.all(self.db()).await?;
-        Ok(rows.iter().map(convert::catalog_issue).collect())
-    }
 }
 
 #[cfg(test)]

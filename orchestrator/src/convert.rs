@@ -10,10 +10,8 @@ use chiffon_entity::{
 };
 use chiffon_proto::v1 as pb;
 use prost::Message as _;
-use sea_orm::ActiveValue::Set;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 /// A protobuf timestamp from a stored time.
 pub fn timestamp(time: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
@@ -453,11 +451,8 @@ struct StoredVariable {
     default_value: String,
 }
 
-/// The row that stores `playbook` in `agent_id`'s catalog.
-pub fn catalog_playbook_row(
-    agent_id: &str,
-    playbook: &pb::Playbook,
-) -> catalog_playbook::ActiveModel {
+/// The JSON a catalog row keeps `playbook`'s compose stacks in.
+pub(crate) fn compose_stacks_json(playbook: &pb::Playbook) -> serde_json::Value {
     let stacks: Vec<StoredComposeStack> = playbook
         .compose_stacks
         .iter()
@@ -467,6 +462,11 @@ pub fn catalog_playbook_row(
             images: stack.images.clone(),
         })
         .collect();
+    serde_json::json!(stacks)
+}
+
+/// The JSON a catalog row keeps `playbook`'s variables in.
+pub(crate) fn variables_json(playbook: &pb::Playbook) -> serde_json::Value {
     let variables: Vec<StoredVariable> = playbook
         .variables
         .iter()
@@ -476,25 +476,7 @@ pub fn catalog_playbook_row(
             default_value: variable.default_value.clone(),
         })
         .collect();
-    catalog_playbook::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        agent_id: Set(agent_id.to_owned()),
-        path: Set(playbook.path.clone()),
-        name: Set(playbook.name.clone()),
-        hosts: Set(serde_json::json!(playbook.hosts)),
-        tags: Set(serde_json::json!(playbook.tags)),
-        description: Set(playbook.description.clone()),
-        roles: Set(serde_json::json!(playbook.roles)),
-        services: Set(serde_json::json!(playbook.services)),
-        compose_stacks: Set(serde_json::json!(stacks)),
-        templates: Set(serde_json::json!(playbook.templates)),
-        variables: Set(serde_json::json!(variables)),
-        plays: Set(serde_json::json!(playbook.plays)),
-        play_details: Set(serde_json::json!(playbook.play_details)),
-        parts: Set(serde_json::json!(playbook.parts)),
-        tasks: Set(serde_json::json!(playbook.tasks)),
-        handlers: Set(serde_json::json!(playbook.handlers)),
-    }
+    serde_json::json!(variables)
 }
 
 /// A stored catalog row as the API and the planner see it.
@@ -533,17 +515,6 @@ pub fn catalog_playbook(row: &catalog_playbook::Model) -> Result<pb::Playbook> {
         tasks: json_list("playbook tasks", &row.tasks)?,
         handlers: json_list("playbook handlers", &row.handlers)?,
     })
-}
-
-/// The row that stores `issue` among `agent_id`'s catalog issues.
-pub fn catalog_issue_row(agent_id: &str, issue: &pb::CatalogIssue) -> catalog_issue::ActiveModel {
-    catalog_issue::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        agent_id: Set(agent_id.to_owned()),
-        path: Set(issue.path.clone()),
-        line: Set(issue.line),
-        message: Set(issue.message.clone()),
-    }
 }
 
 /// A stored catalog issue.

@@ -6,15 +6,9 @@
 //! watchers; a watcher that missed something (it lagged, or events were committed in a different
 //! order than they reached the hub) reads the gap back from the database.
 
-use crate::convert;
-use crate::error::{OrchestratorError, Result};
-use chiffon_entity::{event, request};
+use crate::error::Result;
+use crate::store::{self, Database};
 use chiffon_proto::v1::{RequestEvent, RequestEventKind, TaskEvent, WorkResult};
-use prost::Message as _;
-use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseConnection,
-    EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
-};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -64,46 +58,6 @@ impl NewEvent {
     }
 }
 
-/// Whether an event with this dedupe key was already recorded.
-pub(crate) async fn already_recorded(db: &impl ConnectionTrait, dedupe_key: &str) -> Result<bool> {
-    Ok(event::Entity::find()
-        .filter(event::Column::DedupeKey.eq(dedupe_key))
-        .one(db)
-        .await?
-        .is_some())
-}
-
-/// Appends `new` to the history of `request` (which the caller has locked by updating it in the
-/// same transaction) and returns the recorded event and the request with its new sequence.
-pub(crate) async fn record(
-    db: &impl ConnectionTrait,
-    request: request::Model,
-    new: NewEvent,
-) -> Result<(RequestEvent, request::Model)> {
-    let now = chrono::Utc::now();
-    let sequence = request.last_event_sequence + 1;
-    let mut active: request::ActiveModel = request.into();
-    active.last_event_sequence = Set(sequence);
-    active.updated_at = Set(now);
-    let request = active.update(db).await?;
-    let row = event::ActiveModel {
-        request_id: Set(request.id),
-        sequence: Set(sequence),
-        kind: Set(new.kind.as_str_name().to_owned()),
-        step_id: Set(new.step_id),
-        message: Set(new.message),
-        task_event: Set(new.task.map(|task| task.encode_to_vec())),
-        work_result: Set(new.result.map(|result| result.encode_to_vec())),
-        ends_request: Set(new.ends_request),
-        dedupe_key: Set(new.dedupe_key),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok((convert::event(&row)?, request))
-}
-
 /// Fans recorded events out to the watchers of this process.
 #[derive(Clone)]
 pub(crate) struct EventHub {
@@ -129,7 +83,7 @@ impl EventHub {
     /// the event that ends the request, the client going away, or shutdown.
     pub fn watch(
         &self,
-        db: DatabaseConnection,
+        db: Database,
         request_id: Uuid,
         after_sequence: i64,
         tasks: &TaskTracker,
@@ -156,7 +110,7 @@ impl EventHub {
 }
 
 struct Watcher {
-    db: DatabaseConnection,
+    db: Database,
     request_id: Uuid,
     last: i64,
     live: broadcast::Receiver<RequestEvent>,
@@ -191,16 +145,11 @@ impl Watcher {
     /// Sends recorded events after `last`; stops when the request has ended.
     async fn catch_up(&mut self) -> Result<Next> {
         loop {
-            let batch = event::Entity::find()
-                .filter(event::Column::RequestId.eq(self.request_id))
-                .filter(event::Column::Sequence.gt(self.last))
-                .order_by_asc(event::Column::Sequence)
-                .limit(CATCH_UP_BATCH)
-                .all(&self.db)
-                .await?;
+            let batch =
+                store::events::after(&self.db, self.request_id, self.last, CATCH_UP_BATCH).await?;
             let full = batch.len() as u64 == CATCH_UP_BATCH;
-            for row in batch {
-                if !self.send(convert::event(&row)?).await {
+            for event in batch {
+                if !self.send(event).await {
                     return Ok(Next::Stop);
                 }
             }
@@ -209,10 +158,7 @@ impl Watcher {
             }
         }
         // A request that ended before this watch started has nothing more to say.
-        let request = request::Entity::find_by_id(self.request_id)
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| OrchestratorError::not_found("request", self.request_id.to_string()))?;
+        let request = store::requests::find(&self.db, self.request_id).await?;
         if request.finished_at.is_some() && request.last_event_sequence <= self.last {
             return Ok(Next::Stop);
         }

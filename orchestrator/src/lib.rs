@@ -16,18 +16,20 @@
 
 pub mod catalog;
 pub mod convert;
-pub mod database;
 mod dispatch;
 pub mod engine;
 pub mod error;
 mod events;
 pub mod grpc;
+mod machine;
 pub mod mapping;
 pub mod planner;
 mod reaper;
 pub mod server;
 mod status;
+pub mod store;
 pub mod suggestions;
+mod validate;
 
 pub use engine::{Orchestrator, OrchestratorConfig};
 pub use error::{OrchestratorError, Result};

@@ -5,22 +5,14 @@
 //! recording the request that applies a fix) happen in the engine, in one transaction each.
 
 use crate::convert;
-use crate::engine::{Orchestrator, find_suggestion, page_cursor, page_size_within, split_page};
+
 use crate::error::{OrchestratorError, Result};
 use crate::planner::{PlanDraft, REPOSITORY_CHANGE_SECONDS, RunOptions, StepDraft};
 use chiffon_entity::{
     RiskLevel, StepAction, SuggestionCategory, SuggestionSeverity, SuggestionStatus, suggestion,
 };
 use chiffon_proto::v1 as pb;
-use sea_orm::ActiveValue::Set;
-use sea_orm::{
-    ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
-};
-use uuid::Uuid;
 
-/// Default and largest page of `list_suggestions`.
-const DEFAULT_PAGE: u64 = 100;
-const MAX_PAGE: u64 = 1000;
 /// Longest finding id an agent may report.
 const MAX_FINDING_ID: usize = 128;
 
@@ -37,97 +29,14 @@ pub struct SuggestionFilter {
     pub agent_id: String,
 }
 
-impl Orchestrator {
-    /// A page of suggestions passing `filter`, newest findings first, and the token of the next
-    /// page (empty on the last).
-    pub async fn list_suggestions(
-        &self,
-        filter: &SuggestionFilter,
-        page_size: i32,
-        page_token: &str,
-    ) -> Result<(Vec<pb::Suggestion>, String)> {
-        let size = page_size_within(page_size, DEFAULT_PAGE, MAX_PAGE)?;
-        // Row ids are UUIDv7 taken at the first sighting, so the last id is the page cursor.
-        let mut query = suggestion::Entity::find().order_by_desc(suggestion::Column::Id);
-        if let Some(after) = page_cursor(page_token)? {
-            query = query.filter(suggestion::Column::Id.lt(after));
-        }
-        query = match filter.status {
-            Some(status) => query.filter(suggestion::Column::Status.eq(status)),
-            None => query.filter(suggestion::Column::Status.ne(SuggestionStatus::Resolved)),
-        };
-        if let Some(category) = filter.category {
-            query = query.filter(suggestion::Column::Category.eq(category));
-        }
-        let path = filter.path.trim();
-        let path = path.strip_prefix("./").unwrap_or(path);
-        if !path.is_empty() {
-            query = query.filter(suggestion::Column::Path.eq(path.to_owned()));
-        }
-        if !filter.agent_id.trim().is_empty() {
-            query = query.filter(suggestion::Column::AgentId.eq(filter.agent_id.trim().to_owned()));
-        }
-        let rows = query.limit(size + 1).all(self.db()).await?;
-        let (rows, next) = split_page(rows, size, |row| row.id);
-        let suggestions = rows
-            .iter()
-            .map(convert::suggestion)
-            .collect::<Result<_>>()?;
-        Ok((suggestions, next))
-    }
-
-    /// One suggestion.
-    pub async fn get_suggestion(&self, suggestion_id: &str) -> Result<pb::Suggestion> {
-        let suggestion_id = suggestion_id.trim();
-        if suggestion_id.is_empty() {
-            return Err(OrchestratorError::InvalidArgument(
-                "suggestion_id is required: take one from ListSuggestions".into(),
-            ));
-        }
-        convert::suggestion(&find_suggestion(self.db(), suggestion_id).await?)
-    }
-}
-
 /// A finding of a report, checked.
 pub(crate) struct Finding<'a> {
     /// The id the agent gave it.
     pub finding_id: String,
-    message: &'a pb::Suggestion,
-    category: SuggestionCategory,
-    severity: SuggestionSeverity,
-}
-
-impl Finding<'_> {
-    /// A new open row for the finding, seen at `now`.
-    pub fn row(
-        &self,
-        agent_id: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> suggestion::ActiveModel {
-        let message = self.message;
-        suggestion::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            suggestion_id: Set(convert::suggestion_id(agent_id, &self.finding_id)),
-            agent_id: Set(agent_id.to_owned()),
-            finding_id: Set(self.finding_id.clone()),
-            rule: Set(message.rule.trim().to_owned()),
-            category: Set(self.category),
-            title: Set(message.title.clone()),
-            reason: Set(message.reason.clone()),
-            details: Set(message.details.clone()),
-            path: Set(message.path.trim().to_owned()),
-            line: Set(i64::from(message.line)),
-            severity: Set(self.severity),
-            fixable: Set(message.fixable),
-            doc_url: Set(message.doc_url.clone()),
-            status: Set(SuggestionStatus::Open),
-            request_id: Set(None),
-            commit: Set(None),
-            error: Set(None),
-            first_seen_at: Set(now),
-            last_seen_at: Set(now),
-        }
-    }
+    /// What the agent reported.
+    pub message: &'a pb::Suggestion,
+    pub category: SuggestionCategory,
+    pub severity: SuggestionSeverity,
 }
 
 /// Checks every finding of a report. A finding reported twice (ansible-lint can repeat one)

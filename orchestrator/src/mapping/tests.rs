@@ -1,3 +1,5 @@
+//! Unit tests of task → playbook mapping: words, candidates, targets and the explanations people read.
+
 use super::*;
 use chiffon_proto::v1::{Play, PlayTargets, Playbook, PlaybookPart};
 

@@ -225,6 +225,33 @@ pub struct Planning<'a> {
     pub options: &'a RunOptions,
 }
 
+/// What turns a request into a plan. The engine calls it before it opens the transaction that
+/// records the plan, and checks under that transaction's lock that the request has not moved
+/// on meanwhile, so a slow planner (a language model, seconds per plan) never holds a lock.
+#[async_trait::async_trait]
+pub trait Planner: Send + Sync + 'static {
+    /// The name recorded with every plan revision it makes, e.g. "catalog".
+    fn name(&self) -> &str;
+
+    /// Plans `planning.text` (with a reviewer's feedback, when revising).
+    async fn plan(&self, planning: &Planning<'_>) -> crate::Result<PlanDraft>;
+}
+
+/// The planner that needs nothing but the catalog: [`plan_request`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CatalogPlanner;
+
+#[async_trait::async_trait]
+impl Planner for CatalogPlanner {
+    fn name(&self) -> &str {
+        CATALOG_PLANNER
+    }
+
+    async fn plan(&self, planning: &Planning<'_>) -> crate::Result<PlanDraft> {
+        Ok(plan_request(planning))
+    }
+}
+
 /// Plans `text` (plus reviewer `feedback`) against `catalog` with the default threshold and no
 /// run options.
 pub fn plan(text: &str, feedback: &str, catalog: &[Playbook]) -> PlanDraft {

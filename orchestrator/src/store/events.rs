@@ -1,0 +1,71 @@
+//! Event rows: a request's history, appended in the transaction of the change it reports.
+
+use super::now;
+use crate::convert;
+use crate::error::Result;
+use crate::events::NewEvent;
+use chiffon_entity::{event, request};
+use chiffon_proto::v1::RequestEvent;
+use prost::Message as _;
+use sea_orm::{
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _,
+    QueryFilter as _, QueryOrder as _, QuerySelect as _,
+};
+use uuid::Uuid;
+
+/// Whether an event with this dedupe key was already recorded.
+pub(crate) async fn already_recorded(db: &impl ConnectionTrait, dedupe_key: &str) -> Result<bool> {
+    Ok(event::Entity::find()
+        .filter(event::Column::DedupeKey.eq(dedupe_key))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Appends `new` to the history of `request` (which the caller has locked by updating it in the
+/// same transaction) and returns the recorded event and the request with its new sequence.
+pub(crate) async fn record(
+    db: &impl ConnectionTrait,
+    request: request::Model,
+    new: NewEvent,
+) -> Result<(RequestEvent, request::Model)> {
+    let now = now();
+    let sequence = request.last_event_sequence + 1;
+    let mut active: request::ActiveModel = request.into();
+    active.last_event_sequence = Set(sequence);
+    active.updated_at = Set(now);
+    let request = active.update(db).await?;
+    let row = event::ActiveModel {
+        request_id: Set(request.id),
+        sequence: Set(sequence),
+        kind: Set(new.kind.as_str_name().to_owned()),
+        step_id: Set(new.step_id),
+        message: Set(new.message),
+        task_event: Set(new.task.map(|task| task.encode_to_vec())),
+        work_result: Set(new.result.map(|result| result.encode_to_vec())),
+        ends_request: Set(new.ends_request),
+        dedupe_key: Set(new.dedupe_key),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok((convert::event(&row)?, request))
+}
+
+/// Up to `limit` events of `request_id` after sequence `after`, in order.
+pub(crate) async fn after(
+    db: &impl ConnectionTrait,
+    request_id: Uuid,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<RequestEvent>> {
+    let rows = event::Entity::find()
+        .filter(event::Column::RequestId.eq(request_id))
+        .filter(event::Column::Sequence.gt(after))
+        .order_by_asc(event::Column::Sequence)
+        .limit(limit)
+        .all(db)
+        .await?;
+    rows.iter().map(convert::event).collect()
+}
