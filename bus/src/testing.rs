@@ -8,6 +8,11 @@
 //! The helpers run `rabbitmqctl` (which must be on `PATH`, on the broker's host) and panic with
 //! an explanation when the broker cannot be prepared: in a test that is the useful failure.
 
+#![allow(
+    unsafe_code,
+    reason = "the lock that keeps test runs from sharing the broker needs flock, which std does not offer"
+)]
+
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd as _;
 use std::os::unix::fs::OpenOptionsExt as _;

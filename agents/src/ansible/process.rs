@@ -1,6 +1,11 @@
 //! The operating-system side of running ansible-playbook: the event pipe handed to the child as
 //! file descriptor 3, signalling its process group, and reading its output in bounded memory.
 
+#![allow(
+    unsafe_code,
+    reason = "the pipe ansible-playbook writes its events to and the process group it runs in need libc calls std does not offer"
+)]
+
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd, RawFd};
