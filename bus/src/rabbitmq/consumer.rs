@@ -6,7 +6,7 @@
 
 use super::link::Link;
 use super::topology::{QueueSpec, declare_control_queue};
-use super::{INITIAL_BACKOFF, OUTAGE_WAIT, Shared};
+use super::{OUTAGE_WAIT, Shared, reconnect_backoff};
 use crate::{BusError, BusSettings};
 use futures::StreamExt as _;
 use lapin::options::{BasicConsumeOptions, BasicQosOptions};
@@ -113,26 +113,27 @@ impl ResilientConsumer {
     /// Starts the consumer again, on the current connection if it is healthy or on the next one;
     /// `None` when the bus shuts down first.
     async fn restart(&self) -> Option<ActiveConsumer> {
-        let mut backoff = INITIAL_BACKOFF.min(self.shared.settings.max_reconnect_backoff);
+        let mut backoff = reconnect_backoff(&self.shared.settings);
         loop {
             let link = self.shared.wait_for_link(None, None).await.ok()?;
-            match start_consumer(&self.shared.settings, &link, &self.source).await {
+            let reason = match start_consumer(&self.shared.settings, &link, &self.source).await {
                 Ok(active) => return Some(active),
                 // The supervisor will replace the connection; wait for that.
                 Err(_) if !link.is_connected() => continue,
-                Err(reason) => tracing::warn!(
-                    address = %self.shared.address,
-                    %reason,
-                    retry_in_ms = backoff.as_millis(),
-                    "could not resume consuming"
-                ),
-            }
+                Err(reason) => reason,
+            };
+            let retry_in = backoff.next_delay();
+            tracing::warn!(
+                address = %self.shared.address,
+                %reason,
+                retry_in_ms = retry_in.as_millis(),
+                "could not resume consuming"
+            );
             tokio::select! {
                 biased;
                 () = self.shared.shutdown.cancelled() => return None,
-                () = tokio::time::sleep(backoff) => {}
+                () = tokio::time::sleep(retry_in) => {}
             }
-            backoff = (backoff * 2).min(self.shared.settings.max_reconnect_backoff);
         }
     }
 }

@@ -9,11 +9,12 @@
 //!   auto-deleted, server-named queue to it.
 //!
 //! A supervisor task owns the connection. When the broker goes away it reconnects with
-//! exponential backoff (capped at [`BusSettings::max_reconnect_backoff`]) and redeclares the
-//! topology; subscriptions then resume on the new connection without their owner noticing, and
-//! publishes issued meanwhile wait for it (at most [`OUTAGE_WAIT`]). Deliveries that were
-//! unsettled when the connection dropped go back to their queue on the broker and are delivered
-//! again: consumers must be idempotent.
+//! exponential backoff with jitter ([`crate::Backoff`], capped at
+//! [`BusSettings::max_reconnect_backoff`]) and redeclares the topology; subscriptions then
+//! resume on the new connection without their owner noticing, and publishes issued meanwhile
+//! wait for it (at most [`OUTAGE_WAIT`]). Deliveries that were unsettled when the connection
+//! dropped go back to their queue on the broker and are delivered again: consumers must be
+//! idempotent.
 //!
 //! This module holds what callers see — [`RabbitBus`] and its [`Bus`] implementation — and the
 //! state every handle shares (the current connection, publishing with confirms). The parts
@@ -37,7 +38,7 @@ mod topology;
 pub use topology::{CONTROL_EXCHANGE, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE};
 
 use crate::{
-    Bus, BusError, BusMessage, BusSettings, DeadLetterSubscription, Destination, Envelope,
+    Backoff, Bus, BusError, BusMessage, BusSettings, DeadLetterSubscription, Destination, Envelope,
     RawMessage, Subscription, codec, headers, telemetry,
 };
 use ack::{PendingAck, requeue_dropped};
@@ -65,9 +66,18 @@ pub const OUTAGE_WAIT: Duration = Duration::from_secs(30);
 
 /// Value of the `messaging.system` span attribute.
 const SYSTEM: &str = "rabbitmq";
-/// First wait between reconnection (and consumer restart) attempts; doubles up to
+/// First wait between reconnection (and consumer restart) attempts; the waits then grow up to
 /// `max_reconnect_backoff`.
 const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The backoff between attempts to reach the broker again, for the supervisor's reconnects and
+/// the consumers' restarts alike.
+fn reconnect_backoff(settings: &BusSettings) -> Backoff {
+    Backoff::new(
+        INITIAL_BACKOFF.min(settings.max_reconnect_backoff),
+        settings.max_reconnect_backoff,
+    )
+}
 
 /// The RabbitMQ bus. Cheap to clone; clones share one connection.
 #[derive(Clone)]
@@ -393,5 +403,17 @@ mod tests {
         assert!(matches!(error, BusError::Unavailable { .. }), "{error}");
         assert!(!error.to_string().contains("secret"), "{error}");
         assert!(error.to_string().contains("127.0.0.1:1"), "{error}");
+    }
+
+    #[test]
+    fn the_reconnect_backoff_starts_at_100_ms_within_the_maximum() {
+        let mut backoff = reconnect_backoff(&BusSettings::default());
+        assert_eq!(backoff.next_delay(), INITIAL_BACKOFF);
+        let short = BusSettings {
+            max_reconnect_backoff: Duration::from_millis(30),
+            ..BusSettings::default()
+        };
+        let mut backoff = reconnect_backoff(&short);
+        assert!((0..5).all(|_| backoff.next_delay() == Duration::from_millis(30)));
     }
 }

@@ -4,8 +4,8 @@
 //! Everyone else only reads the current connection from a watch channel, so a reconnect happens
 //! once per outage however many publishers and consumers noticed it.
 
-use super::INITIAL_BACKOFF;
 use super::link::{Link, open_link};
+use super::reconnect_backoff;
 use crate::BusSettings;
 use futures::StreamExt as _;
 use lapin::Event;
@@ -87,7 +87,7 @@ impl Supervisor {
 
     /// Retries until a new connection is up; `None` when the bus shuts down meanwhile.
     async fn reconnect(&self, generation: u64) -> Option<Arc<Link>> {
-        let mut backoff = INITIAL_BACKOFF.min(self.settings.max_reconnect_backoff);
+        let mut backoff = reconnect_backoff(&self.settings);
         loop {
             let attempt = tokio::select! {
                 biased;
@@ -95,22 +95,23 @@ impl Supervisor {
                 () = self.link_tx.closed() => return None,
                 attempt = open_link(&self.uri, &self.settings, generation) => attempt,
             };
-            match attempt {
+            let reason = match attempt {
                 Ok(link) => return Some(Arc::new(link)),
-                Err(reason) => tracing::warn!(
-                    address = %self.address,
-                    %reason,
-                    retry_in_ms = backoff.as_millis(),
-                    "could not reconnect to the message broker"
-                ),
-            }
+                Err(reason) => reason,
+            };
+            let retry_in = backoff.next_delay();
+            tracing::warn!(
+                address = %self.address,
+                %reason,
+                retry_in_ms = retry_in.as_millis(),
+                "could not reconnect to the message broker"
+            );
             tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => return None,
                 () = self.link_tx.closed() => return None,
-                () = tokio::time::sleep(backoff) => {}
+                () = tokio::time::sleep(retry_in) => {}
             }
-            backoff = (backoff * 2).min(self.settings.max_reconnect_backoff);
         }
     }
 }
