@@ -11,6 +11,11 @@
 //! - the status queue (`chiffon.status`), where agents report events and results in order;
 //! - the control fan-out (`chiffon.control`), where every subscribed agent process sees every
 //!   cancellation.
+//!
+//! The RabbitMQ adapter heals a lost connection by itself, retrying with exponential backoff
+//! with jitter ([`Backoff`], which the orchestrator and the agents use for their own retries
+//! too). It lives in `src/rabbitmq/`, one module per responsibility, listed in [`rabbitmq`]'s
+//! documentation.
 
 pub mod backoff;
 pub mod codec;
