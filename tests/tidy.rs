@@ -54,6 +54,7 @@ fn crate_dependencies() -> BTreeMap<String, Vec<String>> {
         "observability",
         "orchestrator",
         "agents",
+        "types",
     ] {
         let manifest = fs::read_to_string(root.join(dir).join("Cargo.toml"))
             .unwrap_or_else(|error| panic!("{dir}/Cargo.toml: {error}"));
@@ -146,6 +147,15 @@ fn crates_depend_only_on_what_their_layer_may_know() {
             if dependencies.iter().any(|name| name == dependency) && !allowed.contains(&&**dir) {
                 broken.push(format!("{dir} depends on {dependency}: {why}"));
             }
+        }
+    }
+    // The shared types are for every layer, so they depend on nothing of any layer.
+    for dependency in &crates["types"] {
+        if !["serde", "thiserror"].contains(&dependency.as_str()) {
+            broken.push(format!(
+                "types depends on {dependency}: the shared types crate stays small enough for \
+                 every layer (serde and thiserror only)"
+            ));
         }
     }
     assert!(broken.is_empty(), "{}", broken.join("\n"));

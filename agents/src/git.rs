@@ -15,6 +15,7 @@
 //! blocking thread pool.
 
 use crate::AgentError;
+use chiffon_types::BranchCommit;
 use git2::{
     BranchType, Delta, DiffOptions, Oid, Repository, Signature, StatusOptions, WorktreeAddOptions,
     WorktreePruneOptions,
@@ -24,16 +25,6 @@ use std::path::{Component, Path, PathBuf};
 /// Author and committer of Chiffon's commits when the repository's git configuration names
 /// nobody (`user.name` / `user.email`).
 pub const FALLBACK_AUTHOR: (&str, &str) = ("Chiffon", "chiffon@localhost");
-
-/// A commit made by [`BranchWorktree::commit`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommitInfo {
-    /// Full hexadecimal id of the new commit.
-    pub id: String,
-    /// Files the commit changed compared to its parent, relative to the infrastructure
-    /// repository, sorted.
-    pub files_changed: Vec<String>,
-}
 
 /// Where an infrastructure repository sits in its git repository.
 #[derive(Debug, Clone)]
@@ -117,36 +108,21 @@ pub async fn branch_exists(repo: &Path, branch: &str) -> Result<bool, AgentError
     .await
 }
 
-/// The last commit of a branch, as [`branch_tip`] finds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BranchTip {
-    /// Full id of the commit.
-    pub commit_id: String,
-    /// Full id of its first parent; empty for a root commit.
-    pub parent_id: String,
-    /// Files it changed compared with that parent, relative to the infrastructure repository,
-    /// sorted.
-    pub files_changed: Vec<String>,
-    /// Its message.
-    pub message: String,
+/// Whether `message` ends with the trailer `key: value` (as [`commit_message`] writes
+/// trailers).
+pub fn has_trailer(message: &str, key: &str, value: &str) -> bool {
+    let wanted = format!("{key}: {value}");
+    message
+        .lines()
+        .rev()
+        .take_while(|line| !line.trim().is_empty())
+        .any(|line| line.trim() == wanted)
 }
 
-impl BranchTip {
-    /// Whether the message ends with the trailer `key: value` (as [`commit_message`] writes
-    /// trailers).
-    pub fn has_trailer(&self, key: &str, value: &str) -> bool {
-        let wanted = format!("{key}: {value}");
-        self.message
-            .lines()
-            .rev()
-            .take_while(|line| !line.trim().is_empty())
-            .any(|line| line.trim() == wanted)
-    }
-}
-
-/// The last commit of the local branch `branch` of the git repository containing `repo`;
-/// `None` when there is no such branch.
-pub async fn branch_tip(repo: &Path, branch: &str) -> Result<Option<BranchTip>, AgentError> {
+/// The last commit of the local branch `branch` of the git repository containing `repo`, the
+/// branch starting at its first parent (none for a root commit); `None` when there is no such
+/// branch.
+pub async fn branch_tip(repo: &Path, branch: &str) -> Result<Option<BranchCommit>, AgentError> {
     let repo = repo.to_path_buf();
     let branch = branch.to_owned();
     blocking(move || {
@@ -175,10 +151,11 @@ pub async fn branch_tip(repo: &Path, branch: &str) -> Result<Option<BranchTip>, 
                 .collect(),
             None => Vec::new(),
         };
-        Ok(Some(BranchTip {
+        Ok(Some(BranchCommit {
+            branch,
             commit_id: commit.id().to_string(),
-            parent_id: parent.map(|p| p.id().to_string()).unwrap_or_default(),
-            files_changed,
+            base_commit: parent.map(|p| p.id().to_string()).unwrap_or_default(),
+            files: files_changed,
             message: String::from_utf8_lossy(commit.message_bytes()).into_owned(),
         }))
     })
@@ -186,21 +163,9 @@ pub async fn branch_tip(repo: &Path, branch: &str) -> Result<Option<BranchTip>, 
 }
 
 /// Turns free text (a rule id, a service name) into something that can be part of a branch
-/// name: lowercase ASCII letters, digits and single dashes.
-pub fn branch_component(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
-}
+/// name: lowercase ASCII letters, digits and single dashes, the same slug service names are
+/// compared by everywhere.
+pub use chiffon_types::slug as branch_component;
 
 /// Column at which commit message bodies are wrapped, as git's own tools expect.
 const MESSAGE_WIDTH: usize = 72;
@@ -420,11 +385,17 @@ impl BranchWorktree {
     /// configured `user.name` / `user.email`, else [`FALLBACK_AUTHOR`].
     ///
     /// Fails when the files hold no change.
-    pub async fn commit(&self, message: &str, files: &[String]) -> Result<CommitInfo, AgentError> {
+    pub async fn commit(
+        &self,
+        message: &str,
+        files: &[String],
+    ) -> Result<BranchCommit, AgentError> {
         let checkout = self.checkout();
         let location = self.location.clone();
         let message = message.to_owned();
         let files = files.to_vec();
+        let branch = self.branch().to_owned();
+        let base_commit = self.base_commit().to_owned();
         blocking(move || {
             let git = open_worktree(&checkout)?;
             let fail = |action: &str, source| git_error(&checkout, action, source);
@@ -475,9 +446,12 @@ impl BranchWorktree {
                 .iter()
                 .filter_map(|path| location.repo_relative(path))
                 .collect();
-            Ok(CommitInfo {
-                id: id.to_string(),
-                files_changed,
+            Ok(BranchCommit {
+                branch,
+                commit_id: id.to_string(),
+                base_commit,
+                files: files_changed,
+                message,
             })
         })
         .await

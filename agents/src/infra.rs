@@ -95,22 +95,7 @@ impl InfraAgentConfig {
 /// `infra-<hostname>`, with characters an agent id cannot hold replaced by `-`.
 pub fn default_agent_id() -> String {
     let hostname = gethostname::gethostname().to_string_lossy().into_owned();
-    let cleaned: String = hostname
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(120)
-        .collect();
-    if cleaned.is_empty() {
-        "infra".to_owned()
-    } else {
-        format!("infra-{cleaned}")
-    }
+    chiffon_types::AgentId::for_host("infra", &hostname).into()
 }
 
 /// Runs an infrastructure agent until `shutdown` fires: scans the repository's catalog (files
@@ -410,7 +395,9 @@ async fn done_earlier_or(
         return made;
     };
     let tip = match git::branch_tip(repo, branch).await {
-        Ok(Some(tip)) if tip.has_trailer("Chiffon-Request", request_id.trim()) => tip,
+        Ok(Some(tip)) if git::has_trailer(&tip.message, "Chiffon-Request", request_id.trim()) => {
+            tip
+        }
         Ok(_) => return made,
         Err(error) => {
             tracing::warn!(%error, %branch, "cannot read the existing branch");
@@ -418,13 +405,7 @@ async fn done_earlier_or(
         }
     };
     tracing::info!(%branch, commit = %tip.commit_id, "an earlier attempt already made this commit");
-    Ok(RepositoryCommit {
-        branch: branch.clone(),
-        commit_id: tip.commit_id,
-        base_commit: tip.parent_id,
-        files: tip.files_changed,
-        message: tip.message,
-    })
+    Ok(tip.into())
 }
 
 /// Runs `change` (a commit on a new branch) as a work item: stopped by `cancel` or after
@@ -668,11 +649,7 @@ mod tests {
     fn the_default_agent_id_is_a_valid_id() {
         let id = default_agent_id();
         assert!(id.starts_with("infra"));
-        assert!(
-            id.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
-            "{id}"
-        );
+        assert!(chiffon_types::AgentId::parse(&id).is_ok(), "{id}");
     }
 
     #[test]

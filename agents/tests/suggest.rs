@@ -125,7 +125,7 @@ async fn the_example_repository_has_its_one_deliberate_finding_and_the_fix_remov
     let fix = apply_fix(&repo.path(), &suggestions[0], "req-example")
         .await
         .expect("fix");
-    assert_eq!(fix.files_changed, [path]);
+    assert_eq!(fix.files, [path]);
     let git = repo.git();
     let change = diff(
         &git,
@@ -208,7 +208,7 @@ async fn accepting_a_fixable_suggestion_commits_the_fix_on_a_new_branch() {
     let short: String = suggestion.id.chars().take(8).collect();
     assert_eq!(fix.branch, format!("chiffon/fix-fqcn-action-core-{short}"));
     assert_eq!(fix.base_commit, head_commit.to_string());
-    assert_eq!(fix.files_changed, ["playbooks/greet.yml"]);
+    assert_eq!(fix.files, ["playbooks/greet.yml"]);
     let git = repo.git();
     let branch_tip = git
         .find_branch(&fix.branch, git2::BranchType::Local)
@@ -273,7 +273,7 @@ async fn fixes_work_when_the_repository_is_a_subdirectory_of_its_git_repository(
         .await
         .expect("fix");
 
-    assert_eq!(fix.files_changed, ["playbooks/greet.yml"]);
+    assert_eq!(fix.files, ["playbooks/greet.yml"]);
     let git = repo.git();
     let change = diff(
         &git,

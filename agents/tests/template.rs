@@ -45,19 +45,19 @@ async fn check_branch(
 ) -> (tempfile::TempDir, std::path::PathBuf) {
     let git = repo.git();
     let commit = git
-        .find_branch(&template.branch, git2::BranchType::Local)
+        .find_branch(&template.commit.branch, git2::BranchType::Local)
         .expect("branch")
         .get()
         .peel_to_commit()
         .expect("commit");
-    assert_eq!(commit.id().to_string(), template.commit_id);
+    assert_eq!(commit.id().to_string(), template.commit.commit_id);
     assert_eq!(
         commit.parent_id(0).expect("parent").to_string(),
-        template.base_commit
+        template.commit.base_commit
     );
     let change = diff(
         &git,
-        template.base_commit.parse().expect("oid"),
+        template.commit.base_commit.parse().expect("oid"),
         commit.id(),
     );
     assert_eq!(change.files, expected, "the commit adds the scaffold only");
@@ -65,9 +65,9 @@ async fn check_branch(
         change.lines.iter().all(|l| l.starts_with('+')),
         "nothing existing changed"
     );
-    assert_eq!(template.files, expected);
+    assert_eq!(template.commit.files, expected);
 
-    let (guard, checkout) = repo.checkout(&template.branch);
+    let (guard, checkout) = repo.checkout(&template.commit.branch);
     let syntax = Command::new(default_program())
         .args([
             "--syntax-check",
@@ -86,7 +86,7 @@ async fn check_branch(
     // The scaffold's own files; the example keeps one deliberate finding elsewhere (in a role
     // the scaffold may use, which ansible-lint then reports too).
     let mut findings = lint(&checkout, &[]).await.expect("lint");
-    findings.retain(|f| template.files.contains(&f.path));
+    findings.retain(|f| template.commit.files.contains(&f.path));
     assert!(findings.is_empty(), "lint findings: {findings:#?}");
     (guard, checkout)
 }
@@ -111,15 +111,18 @@ async fn a_containerised_service_template_passes_syntax_check_and_lint() {
         .await
         .expect("template");
 
-    assert_eq!(template.branch, "chiffon/template-home-assistant");
+    assert_eq!(template.commit.branch, "chiffon/template-home-assistant");
     assert_eq!(template.service.slug, "home-assistant");
     assert_eq!(template.service.role, "home_assistant");
     assert_eq!(template.playbook, "playbooks/deploy-home-assistant.yml");
     assert_eq!(template.role_dir, "roles/home_assistant");
     assert!(
-        template.message.contains("\nChiffon-Request: req-12\n"),
+        template
+            .commit
+            .message
+            .contains("\nChiffon-Request: req-12\n"),
         "{}",
-        template.message
+        template.commit.message
     );
     let expected = expected_files("home-assistant", "home_assistant", true);
     let (_guard, checkout) = check_branch(&repo, &template, &expected).await;
@@ -230,7 +233,7 @@ async fn a_grafana_template_deploys_for_real_and_is_not_generated_twice() {
         matches!(&again, AgentError::BranchExists { branch, .. } if branch == "chiffon/template-grafana"),
         "{again}"
     );
-    assert!(repo.branches().contains(&template.branch));
+    assert!(repo.branches().contains(&template.commit.branch));
     assert!(repo.worktrees().is_empty());
 }
 
@@ -257,13 +260,13 @@ async fn a_service_template_without_containers_has_no_compose_file() {
 
     assert_eq!(template.service.display, "Node Exporter");
     let expected = expected_files("node-exporter", "node_exporter", false);
-    assert_eq!(template.files, expected);
-    let (_guard, checkout) = repo.checkout(&template.branch);
+    assert_eq!(template.commit.files, expected);
+    let (_guard, checkout) = repo.checkout(&template.commit.branch);
     assert!(!checkout.join("roles/node_exporter/templates").exists());
     // The scaffold's own files; the example keeps one deliberate finding elsewhere (in a role
     // the scaffold may use, which ansible-lint then reports too).
     let mut findings = lint(&checkout, &[]).await.expect("lint");
-    findings.retain(|f| template.files.contains(&f.path));
+    findings.retain(|f| template.commit.files.contains(&f.path));
     assert!(findings.is_empty(), "lint findings: {findings:#?}");
     let tasks = read(&checkout, "roles/node_exporter/tasks/main.yml");
     assert!(tasks.contains("ansible.builtin.package:"));

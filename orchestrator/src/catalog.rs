@@ -8,7 +8,7 @@
 
 use crate::error::{OrchestratorError, Result};
 use crate::validate::MAX_REQUEST_TEXT;
-use crate::validate::is_plain_name;
+use crate::validate::invalid;
 use chiffon_proto::v1 as pb;
 
 /// Longest task description matching accepts, in characters; the same as a request's text,
@@ -64,32 +64,14 @@ fn eq_ignore_case(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-/// Service names as people write them: "Uptime Kuma", "uptime-kuma" and "uptime_kuma" agree.
+/// Service names as people write them: "Uptime Kuma", "uptime-kuma" and "uptime.kuma" agree.
 fn same_service(a: &str, b: &str) -> bool {
-    let normal = |name: &str| -> String {
-        name.chars()
-            .map(|c| match c {
-                '-' | '_' | ' ' => '-',
-                c => c.to_ascii_lowercase(),
-            })
-            .collect()
-    };
-    normal(a.trim()) == normal(b.trim())
+    chiffon_types::slug(a) == chiffon_types::slug(b)
 }
-
-/// Longest inventory name, in characters.
-const MAX_INVENTORY_NAME: usize = 64;
 
 /// Refuses inventory names a request could not type.
 pub(crate) fn validate_inventory_name(name: &str) -> Result<()> {
-    if is_plain_name(name, MAX_INVENTORY_NAME) {
-        Ok(())
-    } else {
-        Err(OrchestratorError::InvalidArgument(format!(
-            "inventory name \"{name}\" is invalid: use 1 to {MAX_INVENTORY_NAME} letters, \
-             digits, '.', '_' or '-', e.g. \"staging\""
-        )))
-    }
+    chiffon_types::check_inventory_name(name).map_err(|error| invalid("inventory name", &error))
 }
 
 /// What an infrastructure agent reports about its repository, as one unit: the engine replaces
@@ -169,6 +151,8 @@ mod tests {
         assert!(filter("", "", "").admits(&playbook));
         assert!(filter("monitoring", "MONITORING", "Uptime Kuma").admits(&playbook));
         assert!(filter("", "", "uptime_kuma").admits(&playbook));
+        // The agents' scan, the planner and this filter share one slug for service names.
+        assert!(filter("", "", "uptime.kuma").admits(&playbook));
         assert!(!filter("backup", "", "").admits(&playbook));
         assert!(!filter("", "web", "").admits(&playbook));
         assert!(!filter("", "", "uptime").admits(&playbook));

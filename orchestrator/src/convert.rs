@@ -9,6 +9,7 @@ use chiffon_entity::{
     agent, catalog_issue, catalog_playbook, event, plan, request, step, suggestion,
 };
 use chiffon_proto::v1 as pb;
+use chiffon_types::BranchCommit;
 use prost::Message as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -307,40 +308,15 @@ fn decode_result(bytes: &[u8]) -> Result<pb::WorkResult> {
     pb::WorkResult::decode(bytes).map_err(|error| OrchestratorError::corrupt("work result", error))
 }
 
-/// A fix commit as stored in `suggestions.commit`.
-#[derive(Serialize, Deserialize)]
-struct StoredCommit {
-    branch: String,
-    commit_id: String,
-    #[serde(default)]
-    base_commit: String,
-    #[serde(default)]
-    files: Vec<String>,
-    #[serde(default)]
-    message: String,
-}
-
 /// The JSON stored for a fix commit.
 pub fn commit_json(commit: &pb::RepositoryCommit) -> serde_json::Value {
-    serde_json::json!(StoredCommit {
-        branch: commit.branch.clone(),
-        commit_id: commit.commit_id.clone(),
-        base_commit: commit.base_commit.clone(),
-        files: commit.files.clone(),
-        message: commit.message.clone(),
-    })
+    serde_json::json!(BranchCommit::from(commit.clone()))
 }
 
 fn stored_commit(value: &serde_json::Value) -> Result<pb::RepositoryCommit> {
-    let commit: StoredCommit = serde_json::from_value(value.clone())
+    let commit: BranchCommit = serde_json::from_value(value.clone())
         .map_err(|error| OrchestratorError::corrupt("suggestion commit", error))?;
-    Ok(pb::RepositoryCommit {
-        branch: commit.branch,
-        commit_id: commit.commit_id,
-        base_commit: commit.base_commit,
-        files: commit.files,
-        message: commit.message,
-    })
+    Ok(commit.into())
 }
 
 /// The id the API shows for the finding `finding_id` of `agent_id`'s repository.

@@ -1,75 +1,40 @@
 //! Checks of what callers send: ids, lengths, names, run options and page tokens.
 
-use crate::catalog::validate_inventory_name;
 use crate::error::{OrchestratorError, Result};
-use crate::planner::RunOptions;
 use chiffon_proto::v1 as pb;
+use chiffon_types::{AgentId, RunOption, RunOptions};
 use uuid::Uuid;
 
 /// Longest request text accepted, in characters.
 pub const MAX_REQUEST_TEXT: usize = 4000;
 /// Longest reason, comment or feedback accepted, in characters.
 pub(crate) const MAX_NOTE: usize = 4000;
-/// Longest `--limit` host pattern accepted, in characters.
-pub const MAX_LIMIT_PATTERN: usize = 1000;
-/// Most `--tags` a request may name.
-pub const MAX_TAGS: usize = 50;
-
 /// Refuses run options ansible-playbook would misread, or that could smuggle more than a host
 /// pattern and tag names onto its command line; returns them trimmed.
 pub(crate) fn validate_run_options(options: Option<&pb::RunOptions>) -> Result<RunOptions> {
     let Some(options) = options else {
         return Ok(RunOptions::default());
     };
-    let limit = options.limit.trim();
-    check_length("run_options.limit", limit, MAX_LIMIT_PATTERN)?;
-    if let Some(bad) = limit.chars().find(|c| refused_in_limit(*c)) {
-        return Err(OrchestratorError::InvalidArgument(format!(
-            "run_options.limit \"{limit}\" contains {bad:?}: use an Ansible host pattern such as \
-             \"web:!nas\" or \"host1,host2\", without spaces or shell characters"
-        )));
-    }
-    if options.tags.len() > MAX_TAGS {
-        return Err(OrchestratorError::InvalidArgument(format!(
-            "run_options.tags names {} tags; the limit is {MAX_TAGS}",
-            options.tags.len()
-        )));
-    }
-    let mut tags = Vec::with_capacity(options.tags.len());
-    for tag in &options.tags {
-        let tag = tag.trim();
-        let valid = !tag.is_empty()
-            && tag.len() <= 128
-            && tag
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-        if !valid {
-            return Err(OrchestratorError::InvalidArgument(format!(
-                "run_options.tags has \"{tag}\": a tag is 1 to 128 letters, digits, '_', '.' or '-'"
-            )));
-        }
-        if !tags.iter().any(|seen| seen == tag) {
-            tags.push(tag.to_owned());
-        }
-    }
-    let inventory = options.inventory.trim();
-    if !inventory.is_empty() {
-        validate_inventory_name(inventory)?;
-    }
-    Ok(RunOptions {
-        limit: limit.to_owned(),
-        tags,
-        check_mode: options.check_mode,
-        diff: options.diff,
-        inventory: inventory.to_owned(),
+    RunOptions::checked(
+        &options.limit,
+        &options.tags,
+        options.check_mode,
+        options.diff,
+        &options.inventory,
+    )
+    .map_err(|refused| {
+        let field = match refused.option {
+            RunOption::Limit => "run_options.limit",
+            RunOption::Tags => "run_options.tags",
+            RunOption::Inventory => "inventory name",
+        };
+        invalid(field, &refused.error)
     })
 }
 
-/// True for the characters a `--limit` host pattern may not contain: whitespace, control
-/// characters and shell metacharacters. `&` stays allowed: it is Ansible's intersection
-/// (`web:&staging`), and the limit reaches ansible-playbook as one argument, never via a shell.
-pub(crate) fn refused_in_limit(c: char) -> bool {
-    c.is_whitespace() || c.is_control() || ";|$`<>\\\"'(){}".contains(c)
+/// The caller's error for `field` holding a value `error` refuses.
+pub(crate) fn invalid(field: &str, error: &chiffon_types::Invalid) -> OrchestratorError {
+    OrchestratorError::InvalidArgument(format!("{field} {error}"))
 }
 
 /// The size of a page a caller asked for: `default` for 0, at most `max`.
@@ -155,22 +120,7 @@ pub(crate) fn display_name(person: &str) -> &str {
     }
 }
 
-/// True for 1 to `max` letters, digits, '.', '_' or '-': the names (agent ids, inventories) a
-/// person types on a command line and that travel in messages unquoted.
-pub(crate) fn is_plain_name(name: &str, max: usize) -> bool {
-    !name.is_empty()
-        && name.len() <= max
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
-pub(crate) fn validate_agent_id(agent_id: &str) -> Result<()> {
-    if is_plain_name(agent_id, 128) {
-        Ok(())
-    } else {
-        Err(OrchestratorError::InvalidArgument(format!(
-            "agent_id \"{agent_id}\" is invalid: use 1 to 128 letters, digits, '.', '_' or '-'"
-        )))
-    }
+/// Refuses an agent id the agents' own rule refuses.
+pub(crate) fn validate_agent_id(agent_id: &str) -> Result<AgentId> {
+    AgentId::parse(agent_id).map_err(|error| invalid("agent_id", &error))
 }

@@ -11,5 +11,29 @@ pub mod v1 {
     tonic::include_proto!("chiffon.v1");
 }
 
+impl From<chiffon_types::BranchCommit> for v1::RepositoryCommit {
+    fn from(commit: chiffon_types::BranchCommit) -> Self {
+        Self {
+            branch: commit.branch,
+            commit_id: commit.commit_id,
+            base_commit: commit.base_commit,
+            files: commit.files,
+            message: commit.message,
+        }
+    }
+}
+
+impl From<v1::RepositoryCommit> for chiffon_types::BranchCommit {
+    fn from(commit: v1::RepositoryCommit) -> Self {
+        Self {
+            branch: commit.branch,
+            commit_id: commit.commit_id,
+            base_commit: commit.base_commit,
+            files: commit.files,
+            message: commit.message,
+        }
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every Chiffon proto file, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("chiffon_descriptor");

@@ -33,21 +33,7 @@ const ROLE_SUFFIXES: &[&str] = &[
 /// Role name beginnings of the same kind: `deploy_grafana` deploys `grafana`.
 const ROLE_PREFIXES: &[&str] = &["configure-", "deploy-", "install-", "setup-"];
 
-/// Lower case, words joined by single `-`.
-pub(super) fn normalise(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.trim().chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
-}
+use chiffon_types::slug as normalise;
 
 /// Names of a component of something rather than of the thing: an image `gotify/server` runs
 /// Gotify, a role `vladgh.samba.server` sets up Samba.

@@ -18,6 +18,7 @@ pub use rules::{RuleInfo, rule_id, rule_info};
 
 use crate::AgentError;
 use crate::git::{self, BranchWorktree};
+use chiffon_types::BranchCommit;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -169,21 +170,6 @@ pub struct Suggestion {
     pub doc_url: String,
 }
 
-/// The commit [`apply_fix`] left on a new branch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FixCommit {
-    /// The new branch, e.g. `chiffon/fix-fqcn-action-core-1a2b3c4d`.
-    pub branch: String,
-    /// Full id of the fix commit (the branch's only commit on top of `base_commit`).
-    pub commit_id: String,
-    /// Full id of the commit `HEAD` pointed to, which the branch starts from.
-    pub base_commit: String,
-    /// Files the commit changes, relative to the repository root.
-    pub files_changed: Vec<String>,
-    /// The commit message.
-    pub message: String,
-}
-
 impl From<Category> for chiffon_proto::v1::SuggestionCategory {
     fn from(category: Category) -> Self {
         use chiffon_proto::v1::SuggestionCategory as Proto;
@@ -268,18 +254,6 @@ impl TryFrom<&chiffon_proto::v1::Suggestion> for Suggestion {
     }
 }
 
-impl From<FixCommit> for chiffon_proto::v1::RepositoryCommit {
-    fn from(commit: FixCommit) -> Self {
-        Self {
-            branch: commit.branch,
-            commit_id: commit.commit_id,
-            base_commit: commit.base_commit,
-            files: commit.files_changed,
-            message: commit.message,
-        }
-    }
-}
-
 /// Runs ansible-lint with a chosen program and time limit. [`lint`] and [`apply_fix`] use
 /// [`Linter::new`].
 #[derive(Debug, Clone)]
@@ -346,7 +320,7 @@ impl Linter {
         repo: &Path,
         suggestion: &Suggestion,
         request_ref: &str,
-    ) -> Result<FixCommit, AgentError> {
+    ) -> Result<BranchCommit, AgentError> {
         let request_ref = check_request_ref(request_ref)?;
         // The table decides, not the (possibly stored, possibly stale) flag in the suggestion.
         if !rule_info(&suggestion.rule).fixable {
@@ -365,13 +339,6 @@ impl Linter {
         let worktree = BranchWorktree::create(repo, &branch).await?;
         match self.fix_in(&worktree, suggestion, request_ref).await {
             Ok(commit) => {
-                let commit = FixCommit {
-                    branch: worktree.branch().to_owned(),
-                    commit_id: commit.id,
-                    base_commit: worktree.base_commit().to_owned(),
-                    files_changed: commit.files_changed,
-                    message: commit.message,
-                };
                 worktree.remove().await?;
                 tracing::info!(branch = %commit.branch, commit = %commit.commit_id, rule = %suggestion.rule, "suggestion fixed");
                 Ok(commit)
@@ -391,7 +358,7 @@ impl Linter {
         worktree: &BranchWorktree,
         suggestion: &Suggestion,
         request_ref: &str,
-    ) -> Result<CommitWithMessage, AgentError> {
+    ) -> Result<BranchCommit, AgentError> {
         let fix_failed = |reason: String| AgentError::FixFailed {
             rule: suggestion.rule.clone(),
             path: suggestion.path.clone(),
@@ -438,14 +405,9 @@ impl Linter {
             )));
         }
         let message = fix_message(suggestion, request_ref);
-        let commit = worktree
+        worktree
             .commit(&message, std::slice::from_ref(&suggestion.path))
-            .await?;
-        Ok(CommitWithMessage {
-            id: commit.id,
-            files_changed: commit.files_changed,
-            message,
-        })
+            .await
     }
 
     /// Runs ansible-lint in `cwd` with `extra` options on `paths` (the whole repository when
@@ -476,13 +438,6 @@ impl Linter {
     }
 }
 
-/// A commit and the message it was made with.
-struct CommitWithMessage {
-    id: String,
-    files_changed: Vec<String>,
-    message: String,
-}
-
 /// Lints the repository at `repo`, or only `paths` in it, with ansible-lint and the
 /// repository's own ansible-lint configuration, offline; returns one [`Suggestion`] per
 /// finding, sorted by path and line.
@@ -510,7 +465,7 @@ pub async fn apply_fix(
     repo: &Path,
     suggestion: &Suggestion,
     request_ref: &str,
-) -> Result<FixCommit, AgentError> {
+) -> Result<BranchCommit, AgentError> {
     Linter::new().apply_fix(repo, suggestion, request_ref).await
 }
 

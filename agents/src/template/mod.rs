@@ -20,6 +20,7 @@ use crate::AgentError;
 use crate::ansible;
 use crate::git::BranchWorktree;
 use crate::suggest::{self, Linter, tool};
+use chiffon_types::BranchCommit;
 use render::{Conventions, ImageRef, Scaffold};
 use serde::{Deserialize, Serialize};
 use serde_yaml_ng::{Mapping, Value};
@@ -154,36 +155,23 @@ impl ServiceName {
     }
 }
 
-/// The commit [`generate_service_template`] left on its new branch.
+/// The commit [`generate_service_template`] left on its new branch,
+/// `chiffon/template-<slug>`, and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateCommit {
-    /// The new branch, `chiffon/template-<slug>`.
-    pub branch: String,
-    /// Full id of the commit holding the scaffold.
-    pub commit_id: String,
-    /// Full id of the commit `HEAD` pointed to, which the branch starts from.
-    pub base_commit: String,
+    /// The commit, every file of the scaffold among its files.
+    pub commit: BranchCommit,
     /// The service's names.
     pub service: ServiceName,
     /// The playbook, relative to the repository root.
     pub playbook: String,
     /// The role's directory, relative to the repository root.
     pub role_dir: String,
-    /// Every file of the scaffold, relative to the repository root, sorted.
-    pub files: Vec<String>,
-    /// The commit message.
-    pub message: String,
 }
 
 impl From<TemplateCommit> for chiffon_proto::v1::RepositoryCommit {
-    fn from(commit: TemplateCommit) -> Self {
-        Self {
-            branch: commit.branch,
-            commit_id: commit.commit_id,
-            base_commit: commit.base_commit,
-            files: commit.files,
-            message: commit.message,
-        }
+    fn from(template: TemplateCommit) -> Self {
+        template.commit.into()
     }
 }
 
@@ -274,10 +262,11 @@ impl TemplateGenerator {
             )
             .await;
         match built {
-            Ok(commit) => {
+            Ok(template) => {
                 worktree.remove().await?;
+                let commit = &template.commit;
                 tracing::info!(branch = %commit.branch, commit = %commit.commit_id, service = %name.slug, "template generated");
-                Ok(commit)
+                Ok(template)
             }
             Err(error) => {
                 if let Err(cleanup) = worktree.discard().await {
@@ -344,14 +333,10 @@ impl TemplateGenerator {
 
         self.validate(&dir, &scaffold, &inventory).await?;
         Ok(TemplateCommit {
-            branch: worktree.branch().to_owned(),
-            commit_id: commit.id,
-            base_commit: worktree.base_commit().to_owned(),
+            commit,
             service: name.clone(),
             playbook: scaffold.playbook_path(),
             role_dir: scaffold.role_dir(),
-            files: commit.files_changed,
-            message,
         })
     }
 

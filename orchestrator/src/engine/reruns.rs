@@ -6,7 +6,7 @@ use crate::convert;
 use crate::error::{OrchestratorError, Result};
 use crate::planner::{PlanDraft, RunOptions, StepDraft};
 use crate::store;
-use crate::validate::{parse_id, refused_in_limit};
+use crate::validate::parse_id;
 use chiffon_entity::{RequestStatus, StepAction, StepStatus, request, step};
 use chiffon_proto::v1 as pb;
 use prost::Message as _;
@@ -71,7 +71,7 @@ impl Orchestrator {
         // checks as one a person sends.
         if let Some(host) = hosts
             .iter()
-            .find(|host| host.contains(',') || host.chars().any(refused_in_limit))
+            .find(|host| host.contains(',') || chiffon_types::check_host_pattern(host).is_err())
         {
             return Err(OrchestratorError::FailedPrecondition(format!(
                 "request {id} failed on the host \"{host}\", whose name cannot be part of a \

@@ -17,6 +17,7 @@ mod clauses;
 mod risk;
 mod template;
 
+pub use chiffon_types::RunOptions;
 pub use template::template_request;
 
 use crate::mapping::{self, MatchOutcome, Matcher, PlaybookMatch, stated_options};
@@ -35,49 +36,6 @@ const CANDIDATES_PER_CLAUSE: usize = 2;
 const DEFAULT_ESTIMATE_SECONDS: i64 = 60;
 /// Estimate for writing, checking and committing a scaffold or a fix.
 pub(crate) const REPOSITORY_CHANGE_SECONDS: i64 = 30;
-
-/// How the playbooks of a request run: the ansible-playbook options a person sets. Stored as a
-/// JSON object on requests and steps, and part of a plan's content hash.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RunOptions {
-    /// Host pattern restricting every run (`--limit`); empty for no limit.
-    pub limit: String,
-    /// Only tasks with these tags (`--tags`); empty for all.
-    pub tags: Vec<String>,
-    /// Dry run (`--check`).
-    pub check_mode: bool,
-    /// Show differences (`--diff`).
-    pub diff: bool,
-    /// Name of the agent inventory to run against; empty for the agent's default.
-    pub inventory: String,
-}
-
-impl RunOptions {
-    /// The options a step of a request with these options runs with, when the planner chose
-    /// `selection` (the tags and limit that select the step's part of its playbook): what the
-    /// person set wins field by field, the rest comes from the selection (a dry run or a diff
-    /// either asks for is asked for). A person's limit is enough on its own: a play never runs
-    /// beyond its own hosts, whatever the limit.
-    pub fn applied_to(&self, selection: &RunOptions) -> RunOptions {
-        RunOptions {
-            limit: if self.limit.is_empty() {
-                selection.limit.clone()
-            } else {
-                self.limit.clone()
-            },
-            tags: if self.tags.is_empty() {
-                selection.tags.clone()
-            } else {
-                self.tags.clone()
-            },
-            // The request's words may ask for a dry run or a diff the person's options don't.
-            check_mode: self.check_mode || selection.check_mode,
-            diff: self.diff || selection.diff,
-            inventory: self.inventory.clone(),
-        }
-    }
-}
 
 /// The scaffold a template step writes. Stored as a JSON object on the step.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

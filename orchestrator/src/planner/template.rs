@@ -9,13 +9,7 @@ use chiffon_entity::step::RiskLevel;
 pub(super) fn template_plan(text: &str, template: TemplateSpec) -> PlanDraft {
     let branch = format!(
         "chiffon/template-{}",
-        template
-            .service
-            .to_lowercase()
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .filter(|part| !part.is_empty())
-            .collect::<Vec<_>>()
-            .join("-")
+        chiffon_types::slug(&template.service)
     );
     let mut how = vec![if template.containerised {
         "as a docker compose stack".to_owned()
