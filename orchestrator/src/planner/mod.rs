@@ -139,8 +139,10 @@ fn serialize_risk<S: serde::Serializer>(
 
 impl PlanDraft {
     /// SHA-256 (hex) of everything an approval vouches for: summary and steps with their
-    /// playbooks, variables, dependencies and risk. serde_json orders object keys, so the same
-    /// content always hashes the same.
+    /// playbooks, variables, dependencies and risk. The JSON hashed has the fields in declaration
+    /// order and map keys sorted (serde_json without `preserve_order`), so the same content
+    /// always hashes the same; approvals are bound to these hashes, so the format is pinned by
+    /// a golden test.
     pub fn content_hash(&self) -> String {
         let canonical = serde_json::to_vec(self).expect("a plan draft always serialises to JSON");
         hex::encode(Sha256::digest(canonical))
@@ -530,6 +532,61 @@ fn capitalise(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A draft using every field, for the content hash's golden test.
+    fn every_field() -> PlanDraft {
+        let mut extra_vars = serde_json::Map::new();
+        // Inserted out of order: the hash must not depend on insertion order.
+        extra_vars.insert("zeta".into(), serde_json::json!(1));
+        extra_vars.insert("alpha".into(), serde_json::json!({"b": true, "a": [1, 2]}));
+        PlanDraft {
+            summary: "Deploy Uptime Kuma, then add the portals.".into(),
+            steps: vec![StepDraft {
+                position: 1,
+                title: "Deploy Uptime Kuma".into(),
+                rationale: "the request names it".into(),
+                playbook: Some("playbooks/deploy-uptime-kuma.yml".into()),
+                depends_on: vec![],
+                risk: RiskLevel::Medium,
+                risk_reason: "restarts a container".into(),
+                hosts: vec!["kuma.home.arpa".into()],
+                roles: vec!["uptime_kuma".into()],
+                estimated_seconds: 60,
+                extra_vars,
+                action: StepAction::RunPlaybook,
+                run_options: RunOptions {
+                    limit: "monitoring".into(),
+                    tags: vec!["kuma".into()],
+                    check_mode: true,
+                    diff: false,
+                    inventory: "staging".into(),
+                },
+                suggestion_id: None,
+                template: Some(TemplateSpec {
+                    service: "Grafana".into(),
+                    containerised: true,
+                    image: "grafana/grafana".into(),
+                    port: 3000,
+                    hosts: "monitoring".into(),
+                }),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_content_hash_of_a_plan_never_changes() {
+        // Approvals are bound to this hash. If this fails, the hashed format changed (a field
+        // renamed, reordered or added, an enum spelled differently) and every stored approval
+        // would stop matching its plan: keep the format, or migrate the stored hashes.
+        assert_eq!(
+            every_field().content_hash(),
+            "f8fb29f37665d1c5572fb0d09b07f2feb47ef2a45539b0d4ba137f195536dfcb"
+        );
+        let mut reordered = every_field();
+        let vars = std::mem::take(&mut reordered.steps[0].extra_vars);
+        reordered.steps[0].extra_vars = vars.into_iter().rev().collect();
+        assert_eq!(reordered.content_hash(), every_field().content_hash());
+    }
 
     /// A playbook whose first tag is the service it deploys, as in the example repository.
     fn playbook(path: &str, name: &str, tags: &[&str], description: &str) -> Playbook {
