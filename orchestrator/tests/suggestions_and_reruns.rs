@@ -272,7 +272,7 @@ impl Harness {
         };
         let mut events = self
             .orchestrator
-            .watch(&item.request_id, 0)
+            .watch(item.request_id.parse().expect("a request id"), 0)
             .await
             .expect("watch");
         self.bus
@@ -620,7 +620,7 @@ async fn accepting_a_suggestion_applies_its_fix_through_a_request() {
     // The same history a request approved by a person has.
     let mut events = harness
         .orchestrator
-        .watch(&request.request_id, 0)
+        .watch(request.request_id.parse().expect("a request id"), 0)
         .await
         .expect("watch");
     let mut kinds = Vec::new();

@@ -131,13 +131,7 @@ impl Orchestrator {
 
     /// Gives a work item to the agent process that asks first (and that placement allows);
     /// every later ask is refused.
-    pub async fn claim_work(
-        &self,
-        work_id: &str,
-        agent_id: &str,
-        instance_id: &str,
-    ) -> Result<Claim> {
-        let work = parse_id("work_id", work_id)?;
+    pub async fn claim_work(&self, work: Uuid, agent_id: &str, instance_id: &str) -> Result<Claim> {
         store::agents::find_process(self.db(), agent_id, instance_id).await?;
         let Some(found) = store::steps::find_by_work(self.db(), work).await? else {
             return Ok(Claim::NotRunnable(format!(

@@ -13,26 +13,26 @@ use crate::planner::Planning;
 use crate::store;
 use crate::validate::{
     MAX_NOTE, MAX_REQUEST_TEXT, check_length, display_name, page_cursor, page_size_within,
-    parse_id, required_note, split_page, validate_run_options,
+    required_note, split_page,
 };
 use chiffon_entity::{PlanStatus, RequestStatus, request};
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::RequestEventKind as Kind;
+use chiffon_types::RunOptions;
 use tokio::sync::mpsc;
+use uuid::Uuid;
 
 /// Default and largest page of `list_requests`.
 const DEFAULT_PAGE: u64 = 50;
 const MAX_PAGE: u64 = 500;
 
 impl Orchestrator {
-    /// Records a request and its first plan revision; `run_options` (validated here) go to
-    /// every playbook step.
+    /// Records a request and its first plan revision; `run_options` go to every playbook step.
     pub async fn submit(
         &self,
         text: &str,
-        run_options: Option<&pb::RunOptions>,
+        run_options: RunOptions,
     ) -> Result<(request::Model, PlanWithSteps)> {
-        let run_options = validate_run_options(run_options)?;
         let text = text.trim();
         if text.is_empty() {
             return Err(OrchestratorError::InvalidArgument(
@@ -65,8 +65,7 @@ impl Orchestrator {
     }
 
     /// One request.
-    pub async fn get_request(&self, request_id: &str) -> Result<request::Model> {
-        let id = parse_id("request_id", request_id)?;
+    pub async fn get_request(&self, id: Uuid) -> Result<request::Model> {
         store::requests::find(self.db(), id).await
     }
 
@@ -85,8 +84,7 @@ impl Orchestrator {
     }
 
     /// A plan revision of a request; revision 0 is the latest.
-    pub async fn get_plan(&self, request_id: &str, revision: i32) -> Result<PlanWithSteps> {
-        let id = parse_id("request_id", request_id)?;
+    pub async fn get_plan(&self, id: Uuid, revision: i32) -> Result<PlanWithSteps> {
         let request = store::requests::find(self.db(), id).await?;
         let revision = match revision {
             0 => request.current_plan_revision,
@@ -105,12 +103,11 @@ impl Orchestrator {
     /// its first steps.
     pub async fn approve(
         &self,
-        plan_id: &str,
+        id: Uuid,
         content_hash: &str,
         approver: &str,
         comment: &str,
     ) -> Result<(request::Model, PlanWithSteps)> {
-        let id = parse_id("plan_id", plan_id)?;
         if content_hash.trim().is_empty() {
             return Err(OrchestratorError::InvalidArgument(
                 "content_hash is required: pass the content_hash of the plan revision you reviewed"
@@ -144,13 +141,7 @@ impl Orchestrator {
     }
 
     /// Rejects one plan revision; the request ends as rejected.
-    pub async fn reject(
-        &self,
-        plan_id: &str,
-        reason: &str,
-        approver: &str,
-    ) -> Result<request::Model> {
-        let id = parse_id("plan_id", plan_id)?;
+    pub async fn reject(&self, id: Uuid, reason: &str, approver: &str) -> Result<request::Model> {
         let reason = required_note("reason", reason)?;
         let txn = store::begin(self.db()).await?;
         let mut fx = Effects::default();
@@ -183,13 +174,7 @@ impl Orchestrator {
     /// The planner runs before the transaction: the decision is checked without a lock first
     /// (so a plan that cannot be revised is not planned), and again under the lock, where a
     /// revision decided or cancelled while the planner worked refuses the new plan.
-    pub async fn revise(
-        &self,
-        plan_id: &str,
-        feedback: &str,
-        approver: &str,
-    ) -> Result<PlanWithSteps> {
-        let id = parse_id("plan_id", plan_id)?;
+    pub async fn revise(&self, id: Uuid, feedback: &str, approver: &str) -> Result<PlanWithSteps> {
         let note = required_note("feedback", feedback)?;
         let reviewed = store::plans::find(self.db(), id).await?;
         let request = store::requests::find(self.db(), reviewed.request_id).await?;
@@ -244,8 +229,7 @@ impl Orchestrator {
 
     /// Cancels a request: undecided plans and steps that did not start are cancelled, running
     /// steps are told to stop and the request ends once they have.
-    pub async fn cancel(&self, request_id: &str, reason: &str) -> Result<request::Model> {
-        let id = parse_id("request_id", request_id)?;
+    pub async fn cancel(&self, id: Uuid, reason: &str) -> Result<request::Model> {
         check_length("reason", reason, MAX_NOTE)?;
         let reason = match reason.trim() {
             "" => "no reason given",
@@ -290,10 +274,9 @@ impl Orchestrator {
     /// Streams a request's events after `after_sequence`.
     pub async fn watch(
         &self,
-        request_id: &str,
+        id: Uuid,
         after_sequence: i64,
     ) -> Result<mpsc::Receiver<Result<pb::RequestEvent>>> {
-        let id = parse_id("request_id", request_id)?;
         if after_sequence < 0 {
             return Err(OrchestratorError::InvalidArgument(format!(
                 "after_sequence must not be negative, got {after_sequence}"

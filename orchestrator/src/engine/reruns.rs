@@ -6,10 +6,10 @@ use crate::convert;
 use crate::error::{OrchestratorError, Result};
 use crate::planner::{PlanDraft, RunOptions, StepDraft};
 use crate::store;
-use crate::validate::parse_id;
 use chiffon_entity::{RequestStatus, StepAction, StepStatus, request, step};
 use chiffon_proto::v1 as pb;
 use prost::Message as _;
+use uuid::Uuid;
 
 impl Orchestrator {
     /// Runs the failed request `request_id` again on the hosts that failed: a new request whose
@@ -17,10 +17,9 @@ impl Orchestrator {
     /// hosts, dispatched at once. Returns it with the hosts.
     pub async fn rerun_failed_hosts(
         &self,
-        request_id: &str,
+        id: Uuid,
         approver: &str,
     ) -> Result<(request::Model, PlanWithSteps, Vec<String>)> {
-        let id = parse_id("request_id", request_id)?;
         let txn = store::begin(self.db()).await?;
         let mut fx = Effects::default();
         let original = store::requests::lock(&txn, id).await?;

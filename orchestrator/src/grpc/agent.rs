@@ -1,5 +1,6 @@
 //! `chiffon.v1.AgentService`.
 
+use super::id;
 use crate::catalog::CatalogReport;
 use crate::convert;
 use crate::engine::{Claim, Orchestrator};
@@ -83,7 +84,11 @@ impl AgentService for AgentApi {
         let request = request.into_inner();
         let claim = self
             .orchestrator
-            .claim_work(&request.work_id, &request.agent_id, &request.instance_id)
+            .claim_work(
+                id("work_id", &request.work_id)?,
+                &request.agent_id,
+                &request.instance_id,
+            )
             .await?;
         let (outcome, detail) = match claim {
             Claim::Granted => (pb::ClaimOutcome::Granted, String::new()),

@@ -1,5 +1,6 @@
 //! The gRPC services: thin adapters that validate requests, call the [`Orchestrator`] and turn
-//! its answers into `chiffon.v1` messages. Errors become statuses here and nowhere else.
+//! its answers into `chiffon.v1` messages. Ids and run options are parsed and checked here, so
+//! the engine takes typed values; errors become statuses here and nowhere else.
 //!
 //! [`Orchestrator`]: crate::Orchestrator
 
@@ -15,6 +16,12 @@ pub use suggestion::SuggestionApi;
 
 use crate::error::OrchestratorError;
 use tonic::Status;
+use uuid::Uuid;
+
+/// The id a caller sent in `field` (a UUID from an earlier answer).
+fn id(field: &str, value: &str) -> Result<Uuid, Status> {
+    Ok(crate::validate::parse_id(field, value)?)
+}
 
 impl From<OrchestratorError> for Status {
     fn from(error: OrchestratorError) -> Self {

@@ -1,7 +1,9 @@
 //! `chiffon.v1.OrchestratorService`.
 
+use super::id;
 use crate::convert;
 use crate::engine::{Orchestrator, PlanWithSteps};
+use crate::validate::validate_run_options;
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::orchestrator_service_server::OrchestratorService;
 use futures::Stream;
@@ -37,7 +39,10 @@ impl OrchestratorService for OrchestratorApi {
         let request = request.into_inner();
         let (request, proposed) = self
             .orchestrator
-            .submit(&request.text, request.run_options.as_ref())
+            .submit(
+                &request.text,
+                validate_run_options(request.run_options.as_ref())?,
+            )
             .await?;
         Ok(Response::new(pb::SubmitRequestResponse {
             request: Some(convert::request(&request)?),
@@ -51,7 +56,7 @@ impl OrchestratorService for OrchestratorApi {
     ) -> Result<Response<pb::GetRequestResponse>, Status> {
         let found = self
             .orchestrator
-            .get_request(&request.into_inner().request_id)
+            .get_request(id("request_id", &request.into_inner().request_id)?)
             .await?;
         Ok(Response::new(pb::GetRequestResponse {
             request: Some(convert::request(&found)?),
@@ -84,7 +89,7 @@ impl OrchestratorService for OrchestratorApi {
         let request = request.into_inner();
         let found = self
             .orchestrator
-            .get_plan(&request.request_id, request.revision)
+            .get_plan(id("request_id", &request.request_id)?, request.revision)
             .await?;
         Ok(Response::new(pb::GetPlanResponse {
             plan: Some(plan(&found)?),
@@ -99,7 +104,7 @@ impl OrchestratorService for OrchestratorApi {
         let (updated, approved) = self
             .orchestrator
             .approve(
-                &request.plan_id,
+                id("plan_id", &request.plan_id)?,
                 &request.content_hash,
                 &request.approver,
                 &request.comment,
@@ -118,7 +123,11 @@ impl OrchestratorService for OrchestratorApi {
         let request = request.into_inner();
         let updated = self
             .orchestrator
-            .reject(&request.plan_id, &request.reason, &request.approver)
+            .reject(
+                id("plan_id", &request.plan_id)?,
+                &request.reason,
+                &request.approver,
+            )
             .await?;
         Ok(Response::new(pb::RejectPlanResponse {
             request: Some(convert::request(&updated)?),
@@ -132,7 +141,11 @@ impl OrchestratorService for OrchestratorApi {
         let request = request.into_inner();
         let revised = self
             .orchestrator
-            .revise(&request.plan_id, &request.feedback, &request.approver)
+            .revise(
+                id("plan_id", &request.plan_id)?,
+                &request.feedback,
+                &request.approver,
+            )
             .await?;
         Ok(Response::new(pb::RevisePlanResponse {
             plan: Some(plan(&revised)?),
@@ -146,7 +159,7 @@ impl OrchestratorService for OrchestratorApi {
         let request = request.into_inner();
         let updated = self
             .orchestrator
-            .cancel(&request.request_id, &request.reason)
+            .cancel(id("request_id", &request.request_id)?, &request.reason)
             .await?;
         Ok(Response::new(pb::CancelRequestResponse {
             request: Some(convert::request(&updated)?),
@@ -160,7 +173,7 @@ impl OrchestratorService for OrchestratorApi {
         let request = request.into_inner();
         let (rerun, approved, hosts) = self
             .orchestrator
-            .rerun_failed_hosts(&request.request_id, &request.approver)
+            .rerun_failed_hosts(id("request_id", &request.request_id)?, &request.approver)
             .await?;
         Ok(Response::new(pb::RerunFailedHostsResponse {
             request: Some(convert::request(&rerun)?),
@@ -178,7 +191,10 @@ impl OrchestratorService for OrchestratorApi {
         let request = request.into_inner();
         let events = self
             .orchestrator
-            .watch(&request.request_id, request.after_sequence)
+            .watch(
+                id("request_id", &request.request_id)?,
+                request.after_sequence,
+            )
             .await?;
         let stream = ReceiverStream::new(events).map(|event| {
             event
