@@ -1,9 +1,10 @@
 //! The client subcommands: each is one or two gRPC calls to a running orchestrator and prints
-//! the answer for people. Exit codes: 0 for success, 1 when the orchestrator refused or the
-//! watched request did not succeed.
+//! the answer for people, or with `--output json` as the responses' proto3 JSON. Exit codes: 0
+//! for success, 1 when the orchestrator refused or the watched request did not succeed.
 
 mod catalog;
 mod format;
+mod output;
 mod requests;
 mod suggestions;
 
@@ -12,6 +13,7 @@ use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::agent_service_client::AgentServiceClient;
 use chiffon_proto::v1::orchestrator_service_client::OrchestratorServiceClient;
 use clap::{Args, Subcommand};
+use output::Output;
 use std::process::ExitCode;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -76,11 +78,13 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The options of every client subcommand: where the orchestrator is.
+/// The options of every client subcommand: where the orchestrator is and how to print.
 #[derive(Debug, Args)]
 pub struct Common {
     #[command(flatten)]
     server: Server,
+    #[command(flatten)]
+    output: Output,
 }
 
 #[derive(Debug, Args)]
@@ -161,8 +165,7 @@ async fn agents(common: Common) -> anyhow::Result<ExitCode> {
         .list_agents(pb::ListAgentsRequest::default())
         .reply()
         .await?;
-    print_agents(&response);
-    Ok(ExitCode::SUCCESS)
+    common.output.answer(&response, print_agents)
 }
 
 fn print_agents(response: &pb::ListAgentsResponse) {
@@ -190,7 +193,9 @@ async fn health(common: Common) -> anyhow::Result<ExitCode> {
             })
             .reply()
             .await?;
-    println!("{:?}", response.status());
+    common
+        .output
+        .print(&response, |response| println!("{:?}", response.status()))?;
     Ok(if response.status() == ServingStatus::Serving {
         ExitCode::SUCCESS
     } else {

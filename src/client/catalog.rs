@@ -106,11 +106,12 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         })
         .reply()
         .await?;
-    if response.playbooks.is_empty() {
-        println!("no playbooks match; `chiffon catalog list` without filters shows all");
-    }
-    response.playbooks.iter().for_each(print_summary);
-    Ok(ExitCode::SUCCESS)
+    args.common.output.answer(&response, |response| {
+        if response.playbooks.is_empty() {
+            println!("no playbooks match; `chiffon catalog list` without filters shows all");
+        }
+        response.playbooks.iter().for_each(print_summary);
+    })
 }
 
 /// `chiffon catalog show`.
@@ -121,8 +122,9 @@ async fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
         .reply()
         .await?;
     let playbook = returned(response.playbook.as_ref(), "playbook")?;
-    print_details(playbook);
-    Ok(ExitCode::SUCCESS)
+    args.common
+        .output
+        .answer(&response, |_| print_details(playbook))
 }
 
 /// `chiffon catalog match`.
@@ -135,8 +137,7 @@ async fn match_task(args: MatchArgs) -> anyhow::Result<ExitCode> {
         })
         .reply()
         .await?;
-    print_matches(&response);
-    Ok(ExitCode::SUCCESS)
+    args.common.output.answer(&response, print_matches)
 }
 
 /// `chiffon catalog inventories`.
@@ -148,11 +149,12 @@ async fn inventories(args: InventoriesArgs) -> anyhow::Result<ExitCode> {
         })
         .reply()
         .await?;
-    if response.inventories.is_empty() {
-        println!("no inventories: no infrastructure agent has registered yet");
-    }
-    response.inventories.iter().for_each(print_inventory);
-    Ok(ExitCode::SUCCESS)
+    args.common.output.answer(&response, |response| {
+        if response.inventories.is_empty() {
+            println!("no inventories: no infrastructure agent has registered yet");
+        }
+        response.inventories.iter().for_each(print_inventory);
+    })
 }
 
 /// `chiffon catalog issues`.
@@ -164,18 +166,19 @@ async fn issues(args: IssuesArgs) -> anyhow::Result<ExitCode> {
         })
         .reply()
         .await?;
-    if response.issues.is_empty() {
-        println!("no issues: every file of the repositories was indexed");
-    }
-    for issue in &response.issues {
-        println!(
-            "{}: {} (agent {})",
-            file_line(&issue.path, issue.line),
-            issue.message,
-            issue.agent_id
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    args.common.output.answer(&response, |response| {
+        if response.issues.is_empty() {
+            println!("no issues: every file of the repositories was indexed");
+        }
+        for issue in &response.issues {
+            println!(
+                "{}: {} (agent {})",
+                file_line(&issue.path, issue.line),
+                issue.message,
+                issue.agent_id
+            );
+        }
+    })
 }
 
 /// The playbook in a few lines: path and name, then what it targets, uses and deploys.

@@ -104,7 +104,8 @@ pub struct RerunFailedArgs {
     request_id: String,
     #[command(flatten)]
     who: Reviewer,
-    /// Follow the new request until it ends.
+    /// Follow the new request until it ends (with --output json: the re-run's line, then one
+    /// per event).
     #[arg(long)]
     watch: bool,
     #[command(flatten)]
@@ -182,8 +183,9 @@ pub async fn request(args: RequestArgs) -> anyhow::Result<ExitCode> {
         .reply()
         .await?;
     let request = returned(response.request.as_ref(), "request")?;
-    print_submitted(request, &response);
-    Ok(ExitCode::SUCCESS)
+    args.common
+        .output
+        .answer(&response, |response| print_submitted(request, response))
 }
 
 /// The new request, its plan and what to do next: approve, or add what the plan lacks.
@@ -213,7 +215,7 @@ fn print_submitted(request: &pb::Request, response: &pb::SubmitRequestResponse) 
     }
 }
 
-/// `chiffon show`.
+/// `chiffon show`: with `--output json`, GetRequest's and GetPlan's fields in one object.
 pub async fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
     let mut client = orchestrator(&args.common.server).await?;
     let response = client
@@ -223,17 +225,20 @@ pub async fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
         .reply()
         .await?;
     let request = returned(response.request.as_ref(), "request")?;
-    print_request(request);
-    print_plan(&fetch_plan(&mut client, &args.request_id, 0).await?);
-    Ok(ExitCode::SUCCESS)
+    let plan = plan_response(fetch_plan(&mut client, &args.request_id, 0).await?);
+    args.common.output.answer_both(&response, &plan, |_, plan| {
+        print_request(request);
+        print_plan_response(plan);
+    })
 }
 
 /// `chiffon plan`.
 pub async fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let mut client = orchestrator(&args.common.server).await?;
     let plan = fetch_plan(&mut client, &args.request_id, args.revision).await?;
-    print_plan(&plan);
-    Ok(ExitCode::SUCCESS)
+    args.common
+        .output
+        .answer(&plan_response(plan), print_plan_response)
 }
 
 /// `chiffon approve`: approves the revision and hash reviewed, by default the latest as it is.
@@ -249,25 +254,26 @@ pub async fn approve(args: ApproveArgs) -> anyhow::Result<ExitCode> {
         })
         .reply()
         .await?;
-    let status = response
-        .request
-        .as_ref()
-        .map(|request| request.status())
-        .unwrap_or_default();
-    println!(
-        "plan revision {} ({}) approved; request is {}",
-        plan.revision,
-        short_hash(&plan.content_hash),
-        status_word(status)
-    );
-    Ok(ExitCode::SUCCESS)
+    args.common.output.answer(&response, |response| {
+        let status = response
+            .request
+            .as_ref()
+            .map(|request| request.status())
+            .unwrap_or_default();
+        println!(
+            "plan revision {} ({}) approved; request is {}",
+            plan.revision,
+            short_hash(&plan.content_hash),
+            status_word(status)
+        );
+    })
 }
 
 /// `chiffon reject`: rejects the latest revision.
 pub async fn reject(args: RejectArgs) -> anyhow::Result<ExitCode> {
     let mut client = orchestrator(&args.common.server).await?;
     let plan = fetch_plan(&mut client, &args.request_id, 0).await?;
-    client
+    let response = client
         .reject_plan(pb::RejectPlanRequest {
             plan_id: plan.plan_id,
             reason: args.reason,
@@ -275,11 +281,12 @@ pub async fn reject(args: RejectArgs) -> anyhow::Result<ExitCode> {
         })
         .reply()
         .await?;
-    println!(
-        "plan revision {} rejected; request {} ended",
-        plan.revision, args.request_id
-    );
-    Ok(ExitCode::SUCCESS)
+    args.common.output.answer(&response, |_| {
+        println!(
+            "plan revision {} rejected; request {} ended",
+            plan.revision, args.request_id
+        );
+    })
 }
 
 /// `chiffon modify`: asks for a new revision of the latest.
@@ -295,8 +302,9 @@ pub async fn modify(args: ModifyArgs) -> anyhow::Result<ExitCode> {
         .reply()
         .await?;
     let revised = returned(response.plan.as_ref(), "plan")?;
-    print_plan(revised);
-    Ok(ExitCode::SUCCESS)
+    args.common
+        .output
+        .answer(&response, |_| print_plan(revised))
 }
 
 /// `chiffon cancel`.
@@ -310,12 +318,13 @@ pub async fn cancel(args: CancelArgs) -> anyhow::Result<ExitCode> {
         .reply()
         .await?;
     let request = returned(response.request.as_ref(), "request")?;
-    println!(
-        "request {} is {}",
-        request.request_id,
-        status_word(request.status())
-    );
-    Ok(ExitCode::SUCCESS)
+    args.common.output.answer(&response, |_| {
+        println!(
+            "request {} is {}",
+            request.request_id,
+            status_word(request.status())
+        );
+    })
 }
 
 /// `chiffon rerun-failed`: starts the re-run and, with `--watch`, follows it.
@@ -329,17 +338,21 @@ pub async fn rerun_failed(args: RerunFailedArgs) -> anyhow::Result<ExitCode> {
         .reply()
         .await?;
     let rerun = returned(response.request.as_ref(), "request")?;
-    println!(
-        "request {} re-runs {} on {}",
-        rerun.request_id,
-        args.request_id,
-        response.hosts.join(", ")
-    );
-    if let Some(plan) = &response.plan {
-        print_plan(plan);
-    }
+    args.common.output.print(&response, |response| {
+        println!(
+            "request {} re-runs {} on {}",
+            rerun.request_id,
+            args.request_id,
+            response.hosts.join(", ")
+        );
+        if let Some(plan) = &response.plan {
+            print_plan(plan);
+        }
+        if !args.watch {
+            println!("Follow it:   chiffon watch {}", rerun.request_id);
+        }
+    })?;
     if !args.watch {
-        println!("Follow it:   chiffon watch {}", rerun.request_id);
         return Ok(ExitCode::SUCCESS);
     }
     Ok(follow(&args.common, &rerun.request_id, 0)
@@ -364,8 +377,7 @@ pub async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         })
         .reply()
         .await?;
-    print_requests(&response);
-    Ok(ExitCode::SUCCESS)
+    args.common.output.answer(&response, print_requests)
 }
 
 fn print_requests(response: &pb::ListRequestsResponse) {
@@ -396,6 +408,16 @@ async fn fetch_plan(
         .await?
         .plan
         .context("the orchestrator returned no plan")
+}
+
+/// GetPlan's answer, with the plan [`fetch_plan`] made sure it has.
+fn plan_response(plan: pb::Plan) -> pb::GetPlanResponse {
+    pb::GetPlanResponse { plan: Some(plan) }
+}
+
+/// The plan of a [`plan_response`].
+fn print_plan_response(response: &pb::GetPlanResponse) {
+    response.plan.iter().for_each(print_plan);
 }
 
 /// The request's own fields, before its plan.
@@ -478,7 +500,9 @@ pub async fn follow(common: &Common, request_id: &str, after: i64) -> anyhow::Re
         let Some(event) = &response.event else {
             continue;
         };
-        print_event(event, &steps);
+        common
+            .output
+            .print(&response, |_| print_event(event, &steps))?;
         if let Some(result) = &event.result {
             commits.extend(result.commit.clone());
         }

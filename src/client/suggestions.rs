@@ -56,7 +56,8 @@ pub struct AcceptArgs {
     suggestion_id: String,
     #[command(flatten)]
     who: Reviewer,
-    /// Follow the fix request until it ends, then show the branch and commit.
+    /// Follow the fix request until it ends, then show the branch and commit (with --output
+    /// json: the acceptance's line, then one per event; the events' results name the commit).
     #[arg(long)]
     watch: bool,
     #[command(flatten)]
@@ -136,7 +137,7 @@ async fn list_all(
     }
 }
 
-/// `chiffon suggestions list`.
+/// `chiffon suggestions list`: with `--output json`, every page in one ListSuggestionsResponse.
 async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     let filter = pb::ListSuggestionsRequest {
         status: args
@@ -152,8 +153,13 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         page_size: PAGE_SIZE,
         page_token: String::new(),
     };
-    print_grouped(&list_all(&mut client(&args.common.server).await?, filter).await?);
-    Ok(ExitCode::SUCCESS)
+    let response = pb::ListSuggestionsResponse {
+        suggestions: list_all(&mut client(&args.common.server).await?, filter).await?,
+        next_page_token: String::new(),
+    };
+    args.common
+        .output
+        .answer(&response, |response| print_grouped(&response.suggestions))
 }
 
 /// `chiffon suggestions show`.
@@ -166,8 +172,9 @@ async fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
         .reply()
         .await?;
     let suggestion = returned(response.suggestion.as_ref(), "suggestion")?;
-    print_details(suggestion);
-    Ok(ExitCode::SUCCESS)
+    args.common
+        .output
+        .answer(&response, |_| print_details(suggestion))
 }
 
 /// The suggestions under one heading per category, in the order the categories are defined.
@@ -263,14 +270,21 @@ async fn accept(args: AcceptArgs) -> anyhow::Result<ExitCode> {
         .reply()
         .await?;
     let request = returned(response.request.as_ref(), "fix request")?;
-    println!("suggestion {} accepted", args.suggestion_id);
-    println!("fix request {} started", request.request_id);
+    args.common.output.print(&response, |_| {
+        println!("suggestion {} accepted", args.suggestion_id);
+        println!("fix request {} started", request.request_id);
+        if !args.watch {
+            println!("Follow it:   chiffon watch {}", request.request_id);
+        }
+    })?;
     if !args.watch {
-        println!("Follow it:   chiffon watch {}", request.request_id);
         return Ok(ExitCode::SUCCESS);
     }
     let followed = follow(&args.common, &request.request_id, 0).await?;
-    print_fix(&followed, &mut suggestions, args.suggestion_id).await?;
+    // The events are the whole JSON answer; the branch and commit lines are for people.
+    if !args.common.output.is_json() {
+        print_fix(&followed, &mut suggestions, args.suggestion_id).await?;
+    }
     Ok(followed.exit_code())
 }
 
