@@ -2,165 +2,183 @@
 //! (`CatalogService`).
 
 use super::format::{file_line, list_or};
-use super::{Server, connect, refused};
-use anyhow::Context as _;
+use super::{Common, Reply as _, Server, Traced, connect, returned};
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::catalog_service_client::CatalogServiceClient;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
+use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
 pub enum CatalogCommand {
     /// List the playbooks of every infrastructure repository.
-    List {
-        /// Only playbooks with this tag.
-        #[arg(long, default_value = "")]
-        tag: String,
-        /// Only playbooks deploying this service, e.g. uptime-kuma.
-        #[arg(long, default_value = "")]
-        service: String,
-        /// Only playbooks targeting this host pattern, e.g. monitoring.
-        #[arg(long, default_value = "")]
-        host: String,
-        /// Only playbooks of this agent.
-        #[arg(long, default_value = "")]
-        agent: String,
-        #[command(flatten)]
-        server: Server,
-    },
+    List(ListArgs),
     /// Show everything known about one playbook.
-    Show {
-        /// Path relative to the repository root, e.g. playbooks/deploy-uptime-kuma.yml.
-        path: String,
-        #[command(flatten)]
-        server: Server,
-    },
+    Show(ShowArgs),
     /// Rank the playbooks that could do a task, with confidence and reasons.
-    Match {
-        /// The task in plain language, e.g. "install uptime kuma".
-        #[arg(required = true, num_args = 1..)]
-        task: Vec<String>,
-        /// At most this many candidates.
-        #[arg(long, default_value_t = 5)]
-        limit: i32,
-        #[command(flatten)]
-        server: Server,
-    },
+    Match(MatchArgs),
     /// List the inventories the agents run against, with their groups and hosts.
-    Inventories {
-        /// Only this agent's inventories.
-        #[arg(long, default_value = "")]
-        agent: String,
-        #[command(flatten)]
-        server: Server,
-    },
+    Inventories(InventoriesArgs),
     /// List the repository files the agents could not index and what the repositories need but
     /// lack (Galaxy roles and collections), with the line of the problem.
-    Issues {
-        /// Only this agent's files.
-        #[arg(long, default_value = "")]
-        agent: String,
-        #[command(flatten)]
-        server: Server,
-    },
+    Issues(IssuesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only playbooks with this tag.
+    #[arg(long, default_value = "")]
+    tag: String,
+    /// Only playbooks deploying this service, e.g. uptime-kuma.
+    #[arg(long, default_value = "")]
+    service: String,
+    /// Only playbooks targeting this host pattern, e.g. monitoring.
+    #[arg(long, default_value = "")]
+    host: String,
+    /// Only playbooks of this agent.
+    #[arg(long, default_value = "")]
+    agent: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Path relative to the repository root, e.g. playbooks/deploy-uptime-kuma.yml.
+    path: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct MatchArgs {
+    /// The task in plain language, e.g. "install uptime kuma".
+    #[arg(required = true, num_args = 1..)]
+    task: Vec<String>,
+    /// At most this many candidates.
+    #[arg(long, default_value_t = 5)]
+    limit: i32,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoriesArgs {
+    /// Only this agent's inventories.
+    #[arg(long, default_value = "")]
+    agent: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct IssuesArgs {
+    /// Only this agent's files.
+    #[arg(long, default_value = "")]
+    agent: String,
+    #[command(flatten)]
+    common: Common,
 }
 
 /// Runs one `chiffon catalog` subcommand.
-pub async fn run(command: CatalogCommand) -> anyhow::Result<()> {
+pub async fn run(command: CatalogCommand) -> anyhow::Result<ExitCode> {
     match command {
-        CatalogCommand::List {
-            tag,
-            service,
-            host,
-            agent,
-            server,
-        } => {
-            let playbooks = client(&server)
-                .await?
-                .list_playbooks(pb::ListPlaybooksRequest {
-                    tag,
-                    host,
-                    service,
-                    agent_id: agent,
-                })
-                .await
-                .map_err(refused)?
-                .into_inner()
-                .playbooks;
-            if playbooks.is_empty() {
-                println!("no playbooks match; `chiffon catalog list` without filters shows all");
-            }
-            for playbook in &playbooks {
-                print_summary(playbook);
-            }
-        }
-        CatalogCommand::Show { path, server } => {
-            let playbook = client(&server)
-                .await?
-                .get_playbook(pb::GetPlaybookRequest { path })
-                .await
-                .map_err(refused)?
-                .into_inner()
-                .playbook
-                .context("the orchestrator returned no playbook")?;
-            print_details(&playbook);
-        }
-        CatalogCommand::Match {
-            task,
-            limit,
-            server,
-        } => {
-            let answer = client(&server)
-                .await?
-                .match_playbooks(pb::MatchPlaybooksRequest {
-                    task: task.join(" "),
-                    limit,
-                })
-                .await
-                .map_err(refused)?
-                .into_inner();
-            print_matches(&answer);
-        }
-        CatalogCommand::Inventories { agent, server } => {
-            let inventories = client(&server)
-                .await?
-                .list_inventories(pb::ListInventoriesRequest { agent_id: agent })
-                .await
-                .map_err(refused)?
-                .into_inner()
-                .inventories;
-            if inventories.is_empty() {
-                println!("no inventories: no infrastructure agent has registered yet");
-            }
-            for inventory in &inventories {
-                print_inventory(inventory);
-            }
-        }
-        CatalogCommand::Issues { agent, server } => {
-            let issues = client(&server)
-                .await?
-                .list_catalog_issues(pb::ListCatalogIssuesRequest { agent_id: agent })
-                .await
-                .map_err(refused)?
-                .into_inner()
-                .issues;
-            if issues.is_empty() {
-                println!("no issues: every file of the repositories was indexed");
-            }
-            for issue in issues {
-                println!(
-                    "{}: {} (agent {})",
-                    file_line(&issue.path, issue.line),
-                    issue.message,
-                    issue.agent_id
-                );
-            }
-        }
+        CatalogCommand::List(args) => list(args).await,
+        CatalogCommand::Show(args) => show(args).await,
+        CatalogCommand::Match(args) => match_task(args).await,
+        CatalogCommand::Inventories(args) => inventories(args).await,
+        CatalogCommand::Issues(args) => issues(args).await,
     }
-    Ok(())
 }
 
-async fn client(server: &Server) -> anyhow::Result<CatalogServiceClient<super::Traced>> {
+async fn client(server: &Server) -> anyhow::Result<CatalogServiceClient<Traced>> {
     Ok(CatalogServiceClient::new(connect(server).await?))
+}
+
+/// `chiffon catalog list`.
+async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
+    let response = client(&args.common.server)
+        .await?
+        .list_playbooks(pb::ListPlaybooksRequest {
+            tag: args.tag,
+            host: args.host,
+            service: args.service,
+            agent_id: args.agent,
+        })
+        .reply()
+        .await?;
+    args.common.output.answer(&response, |response| {
+        if response.playbooks.is_empty() {
+            println!("no playbooks match; `chiffon catalog list` without filters shows all");
+        }
+        response.playbooks.iter().for_each(print_summary);
+    })
+}
+
+/// `chiffon catalog show`.
+async fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let response = client(&args.common.server)
+        .await?
+        .get_playbook(pb::GetPlaybookRequest { path: args.path })
+        .reply()
+        .await?;
+    let playbook = returned(response.playbook.as_ref(), "playbook")?;
+    args.common
+        .output
+        .answer(&response, |_| print_details(playbook))
+}
+
+/// `chiffon catalog match`.
+async fn match_task(args: MatchArgs) -> anyhow::Result<ExitCode> {
+    let response = client(&args.common.server)
+        .await?
+        .match_playbooks(pb::MatchPlaybooksRequest {
+            task: args.task.join(" "),
+            limit: args.limit,
+        })
+        .reply()
+        .await?;
+    args.common.output.answer(&response, print_matches)
+}
+
+/// `chiffon catalog inventories`.
+async fn inventories(args: InventoriesArgs) -> anyhow::Result<ExitCode> {
+    let response = client(&args.common.server)
+        .await?
+        .list_inventories(pb::ListInventoriesRequest {
+            agent_id: args.agent,
+        })
+        .reply()
+        .await?;
+    args.common.output.answer(&response, |response| {
+        if response.inventories.is_empty() {
+            println!("no inventories: no infrastructure agent has registered yet");
+        }
+        response.inventories.iter().for_each(print_inventory);
+    })
+}
+
+/// `chiffon catalog issues`.
+async fn issues(args: IssuesArgs) -> anyhow::Result<ExitCode> {
+    let response = client(&args.common.server)
+        .await?
+        .list_catalog_issues(pb::ListCatalogIssuesRequest {
+            agent_id: args.agent,
+        })
+        .reply()
+        .await?;
+    args.common.output.answer(&response, |response| {
+        if response.issues.is_empty() {
+            println!("no issues: every file of the repositories was indexed");
+        }
+        for issue in &response.issues {
+            println!(
+                "{}: {} (agent {})",
+                file_line(&issue.path, issue.line),
+                issue.message,
+                issue.agent_id
+            );
+        }
+    })
 }
 
 /// The playbook in a few lines: path and name, then what it targets, uses and deploys.
@@ -261,26 +279,11 @@ fn print_details(playbook: &pb::Playbook) {
         println!("  plays:       {}", list_or(&playbook.plays, "none"));
     } else {
         println!("  plays:");
-        for (index, play) in playbook.play_details.iter().enumerate() {
-            let name = if play.name.is_empty() {
-                "(unnamed)"
-            } else {
-                &play.name
-            };
-            println!(
-                "    {}. {name} — hosts {} (in {})",
-                index + 1,
-                play.host_pattern,
-                play.path
-            );
-            for targets in play_targets(play) {
-                println!("         {targets}");
-            }
-            if !play.tags.is_empty() {
-                println!("         tags:  {}", play.tags.join(", "));
-            }
-            println!("         roles: {}", list_or(&play.roles, "none"));
-        }
+        playbook
+            .play_details
+            .iter()
+            .enumerate()
+            .for_each(print_play);
     }
     println!("  hosts:       {}", list_or(&playbook.hosts, "none"));
     println!("  tags:        {}", list_or(&playbook.tags, "none"));
@@ -299,41 +302,69 @@ fn print_details(playbook: &pb::Playbook) {
     }
     if !playbook.parts.is_empty() {
         println!("  parts (run one with --tags):");
-        for part in &playbook.parts {
-            let plays: Vec<String> = part
-                .play_indexes
-                .iter()
-                .map(|index| (index + 1).to_string())
-                .collect();
-            println!(
-                "    --tags {}  {} (play {}; roles {})",
-                part.tags.join(","),
-                part.name,
-                plays.join(", "),
-                list_or(&part.roles, "none")
-            );
-            if !part.description.is_empty() {
-                println!("        {}", part.description);
-            }
-        }
+        playbook.parts.iter().for_each(print_part);
     }
     if playbook.variables.is_empty() {
         println!("  variables: none");
     } else {
         println!("  variables:");
-        for variable in &playbook.variables {
-            if variable.default_source.is_empty() {
-                println!(
-                    "    {} (no default: set it in the inventory)",
-                    variable.name
-                );
-            } else {
-                println!(
-                    "    {} = {} (from {})",
-                    variable.name, variable.default_value, variable.default_source
-                );
-            }
-        }
+        playbook.variables.iter().for_each(print_variable);
+    }
+}
+
+/// The play at `index` (from 0): its name and pattern, where it runs, its tags and roles.
+fn print_play((index, play): (usize, &pb::Play)) {
+    let name = if play.name.is_empty() {
+        "(unnamed)"
+    } else {
+        &play.name
+    };
+    println!(
+        "    {}. {name} — hosts {} (in {})",
+        index + 1,
+        play.host_pattern,
+        play.path
+    );
+    for targets in play_targets(play) {
+        println!("         {targets}");
+    }
+    if !play.tags.is_empty() {
+        println!("         tags:  {}", play.tags.join(", "));
+    }
+    println!("         roles: {}", list_or(&play.roles, "none"));
+}
+
+/// A part as the `--tags` that selects it, with its plays (numbered from 1) and roles.
+fn print_part(part: &pb::PlaybookPart) {
+    let plays: Vec<String> = part
+        .play_indexes
+        .iter()
+        .map(|index| (index + 1).to_string())
+        .collect();
+    println!(
+        "    --tags {}  {} (play {}; roles {})",
+        part.tags.join(","),
+        part.name,
+        plays.join(", "),
+        list_or(&part.roles, "none")
+    );
+    if !part.description.is_empty() {
+        println!("        {}", part.description);
+    }
+}
+
+/// A variable with its default and where that comes from, or that the inventory must set it.
+fn print_variable(variable: &pb::PlaybookVariable) {
+    if variable.default_source.is_empty() {
+        println!(
+            "    {} (no default: set it in the inventory)",
+            variable.name
+        );
+    } else {
+        println!(
+            "    {} = {} (from {})",
+            variable.name, variable.default_value, variable.default_source
+        );
     }
 }
 

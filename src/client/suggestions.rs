@@ -4,11 +4,11 @@
 use super::format::{
     category_word, file_line, print_commit, severity_word, suggestion_status_word, timestamp_words,
 };
-use super::{Reviewer, Server, Traced, connect, follow, refused};
-use anyhow::Context as _;
+use super::requests::{Followed, follow};
+use super::{Common, Reply as _, Reviewer, Server, Traced, connect, returned};
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::suggestion_service_client::SuggestionServiceClient;
-use clap::{Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use std::process::ExitCode;
 
 /// The largest page the orchestrator serves; the list asks for whole pages until the last.
@@ -17,41 +17,51 @@ const PAGE_SIZE: i32 = 1000;
 #[derive(Debug, Subcommand)]
 pub enum SuggestionsCommand {
     /// List suggestions grouped by category, with the reason and the file and line of each.
-    List {
-        /// Only suggestions in this status [default: all but resolved].
-        #[arg(long, value_enum)]
-        status: Option<StatusFilter>,
-        /// Only this category.
-        #[arg(long, value_enum)]
-        category: Option<CategoryFilter>,
-        /// Only suggestions about this file (relative to the repository root).
-        #[arg(long, default_value = "")]
-        path: String,
-        /// Only this agent's repository.
-        #[arg(long, default_value = "")]
-        agent: String,
-        #[command(flatten)]
-        server: Server,
-    },
+    List(ListArgs),
     /// Show one suggestion in full.
-    Show {
-        /// The suggestion id.
-        suggestion_id: String,
-        #[command(flatten)]
-        server: Server,
-    },
+    Show(ShowArgs),
     /// Accept a fixable suggestion: a request commits its fix on a new branch of the repository.
-    Accept {
-        /// The suggestion id.
-        suggestion_id: String,
-        #[command(flatten)]
-        who: Reviewer,
-        /// Follow the fix request until it ends, then show the branch and commit.
-        #[arg(long)]
-        watch: bool,
-        #[command(flatten)]
-        server: Server,
-    },
+    Accept(AcceptArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only suggestions in this status [default: all but resolved].
+    #[arg(long, value_enum)]
+    status: Option<StatusFilter>,
+    /// Only this category.
+    #[arg(long, value_enum)]
+    category: Option<CategoryFilter>,
+    /// Only suggestions about this file (relative to the repository root).
+    #[arg(long, default_value = "")]
+    path: String,
+    /// Only this agent's repository.
+    #[arg(long, default_value = "")]
+    agent: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The suggestion id.
+    suggestion_id: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct AcceptArgs {
+    /// The suggestion id.
+    suggestion_id: String,
+    #[command(flatten)]
+    who: Reviewer,
+    /// Follow the fix request until it ends, then show the branch and commit (with --output
+    /// json: the acceptance's line, then one per event; the events' results name the commit).
+    #[arg(long)]
+    watch: bool,
+    #[command(flatten)]
+    common: Common,
 }
 
 /// A suggestion status as typed on the command line.
@@ -101,47 +111,10 @@ impl From<CategoryFilter> for pb::SuggestionCategory {
 /// Runs one `chiffon suggestions` subcommand.
 pub async fn run(command: SuggestionsCommand) -> anyhow::Result<ExitCode> {
     match command {
-        SuggestionsCommand::List {
-            status,
-            category,
-            path,
-            agent,
-            server,
-        } => {
-            let filter = pb::ListSuggestionsRequest {
-                status: status.map(pb::SuggestionStatus::from).unwrap_or_default() as i32,
-                category: category
-                    .map(pb::SuggestionCategory::from)
-                    .unwrap_or_default() as i32,
-                path,
-                agent_id: agent,
-                page_size: PAGE_SIZE,
-                page_token: String::new(),
-            };
-            print_grouped(&list_all(&mut client(&server).await?, filter).await?);
-        }
-        SuggestionsCommand::Show {
-            suggestion_id,
-            server,
-        } => {
-            let suggestion = client(&server)
-                .await?
-                .get_suggestion(pb::GetSuggestionRequest { suggestion_id })
-                .await
-                .map_err(refused)?
-                .into_inner()
-                .suggestion
-                .context("the orchestrator returned no suggestion")?;
-            print_details(&suggestion);
-        }
-        SuggestionsCommand::Accept {
-            suggestion_id,
-            who,
-            watch,
-            server,
-        } => return accept(&server, suggestion_id, who.name, watch).await,
+        SuggestionsCommand::List(args) => list(args).await,
+        SuggestionsCommand::Show(args) => show(args).await,
+        SuggestionsCommand::Accept(args) => accept(args).await,
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 async fn client(server: &Server) -> anyhow::Result<SuggestionServiceClient<Traced>> {
@@ -155,17 +128,53 @@ async fn list_all(
 ) -> anyhow::Result<Vec<pb::Suggestion>> {
     let mut suggestions = Vec::new();
     loop {
-        let page = client
-            .list_suggestions(filter.clone())
-            .await
-            .map_err(refused)?
-            .into_inner();
+        let page = client.list_suggestions(filter.clone()).reply().await?;
         suggestions.extend(page.suggestions);
         if page.next_page_token.is_empty() {
             return Ok(suggestions);
         }
         filter.page_token = page.next_page_token;
     }
+}
+
+/// `chiffon suggestions list`: with `--output json`, every page in one ListSuggestionsResponse.
+async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
+    let filter = pb::ListSuggestionsRequest {
+        status: args
+            .status
+            .map(pb::SuggestionStatus::from)
+            .unwrap_or_default() as i32,
+        category: args
+            .category
+            .map(pb::SuggestionCategory::from)
+            .unwrap_or_default() as i32,
+        path: args.path,
+        agent_id: args.agent,
+        page_size: PAGE_SIZE,
+        page_token: String::new(),
+    };
+    let response = pb::ListSuggestionsResponse {
+        suggestions: list_all(&mut client(&args.common.server).await?, filter).await?,
+        next_page_token: String::new(),
+    };
+    args.common
+        .output
+        .answer(&response, |response| print_grouped(&response.suggestions))
+}
+
+/// `chiffon suggestions show`.
+async fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let response = client(&args.common.server)
+        .await?
+        .get_suggestion(pb::GetSuggestionRequest {
+            suggestion_id: args.suggestion_id,
+        })
+        .reply()
+        .await?;
+    let suggestion = returned(response.suggestion.as_ref(), "suggestion")?;
+    args.common
+        .output
+        .answer(&response, |_| print_details(suggestion))
 }
 
 /// The suggestions under one heading per category, in the order the categories are defined.
@@ -249,42 +258,50 @@ fn print_details(suggestion: &pb::Suggestion) {
     }
 }
 
-/// `chiffon suggestions accept`: starts the fix request and, with `watch`, follows it and shows
-/// the commit it made.
-async fn accept(
-    server: &Server,
-    suggestion_id: String,
-    approver: String,
-    watch: bool,
-) -> anyhow::Result<ExitCode> {
-    let mut suggestions = client(server).await?;
-    let accepted = suggestions
+/// `chiffon suggestions accept`: starts the fix request and, with `--watch`, follows it and
+/// shows the commit it made.
+async fn accept(args: AcceptArgs) -> anyhow::Result<ExitCode> {
+    let mut suggestions = client(&args.common.server).await?;
+    let response = suggestions
         .accept_suggestion(pb::AcceptSuggestionRequest {
-            suggestion_id: suggestion_id.clone(),
-            approver,
+            suggestion_id: args.suggestion_id.clone(),
+            approver: args.who.name,
         })
-        .await
-        .map_err(refused)?
-        .into_inner();
-    let request = accepted
-        .request
-        .context("the orchestrator returned no fix request")?;
-    println!("suggestion {suggestion_id} accepted");
-    println!("fix request {} started", request.request_id);
-    if !watch {
-        println!("Follow it:   chiffon watch {}", request.request_id);
+        .reply()
+        .await?;
+    let request = returned(response.request.as_ref(), "fix request")?;
+    args.common.output.print(&response, |_| {
+        println!("suggestion {} accepted", args.suggestion_id);
+        println!("fix request {} started", request.request_id);
+        if !args.watch {
+            println!("Follow it:   chiffon watch {}", request.request_id);
+        }
+    })?;
+    if !args.watch {
         return Ok(ExitCode::SUCCESS);
     }
-    let followed = follow(server, &request.request_id, 0).await?;
+    let followed = follow(&args.common, &request.request_id, 0).await?;
+    // The events are the whole JSON answer; the branch and commit lines are for people.
+    if !args.common.output.is_json() {
+        print_fix(&followed, &mut suggestions, args.suggestion_id).await?;
+    }
+    Ok(followed.exit_code())
+}
+
+/// The branch and commit the followed fix request made, or that it made none.
+async fn print_fix(
+    followed: &Followed,
+    suggestions: &mut SuggestionServiceClient<Traced>,
+    suggestion_id: String,
+) -> anyhow::Result<()> {
     // The step's result names the commit; the suggestion keeps it too, should the result
     // have come without it.
     let commit = match followed.commits.last().cloned() {
         Some(commit) => Some(commit),
         None => suggestions
             .get_suggestion(pb::GetSuggestionRequest { suggestion_id })
-            .await
-            .map_err(refused)?
-            .into_inner()
+            .reply()
+            .await?
             .suggestion
             .and_then(|suggestion| suggestion.commit),
     };
@@ -296,5 +313,5 @@ async fn accept(
         None if followed.succeeded => println!("the fix request made no commit"),
         None => {}
     }
-    Ok(followed.exit_code())
+    Ok(())
 }

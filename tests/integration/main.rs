@@ -6,6 +6,7 @@ mod support;
 
 mod bad_input;
 mod catalog;
+mod client_output;
 mod distributed;
 mod embedded;
 mod interop;
