@@ -1,6 +1,6 @@
 //! Agents and their work: registration, heartbeats, catalogs, claims, and the events and results they report.
 
-use super::lifecycle::{advance, emit, fail_running_step, finish_step, state};
+use super::lifecycle::{advance, emit, fail_running_step, finish_step, lock_work, state};
 use super::{Claim, Effects, Orchestrator, placement};
 use crate::catalog::{CatalogReport, validate_catalog};
 use crate::convert;
@@ -140,10 +140,7 @@ impl Orchestrator {
         };
         let txn = store::begin(self.db()).await?;
         let mut fx = Effects::default();
-        let mut request = store::requests::lock(&txn, found.request_id).await?;
-        let step = store::steps::find_by_work(&txn, work)
-            .await?
-            .ok_or_else(|| OrchestratorError::not_found("work item", work.to_string()))?;
+        let (mut request, step) = lock_work(&txn, found.request_id, work).await?;
         let placed_on = match step.status {
             StepStatus::Queued => placement::placed_on(&txn, &step).await?,
             _ => None,
@@ -256,10 +253,7 @@ impl Orchestrator {
             .ok_or_else(|| OrchestratorError::not_found("work item", work.to_string()))?;
         let txn = store::begin(self.db()).await?;
         let mut fx = Effects::default();
-        let mut request = store::requests::lock(&txn, found.request_id).await?;
-        let step = store::steps::find_by_work(&txn, work)
-            .await?
-            .ok_or_else(|| OrchestratorError::not_found("work item", work.to_string()))?;
+        let (mut request, step) = lock_work(&txn, found.request_id, work).await?;
         if request.finished_at.is_some()
             || !matches!(step.status, StepStatus::Queued | StepStatus::Running)
         {

@@ -160,17 +160,18 @@ pub(super) enum Closing {
     Revise,
 }
 
-/// Records a reject or revise decision: the revision's status, its steps that will never run,
-/// and the event that says who decided and why.
+/// Records a reject or revise decision on the open revision `plan_id`: the revision's status,
+/// its steps that will never run, and the event that says who decided and why. Returns the
+/// locked request and the closed revision.
 pub(super) async fn close_revision(
     txn: &Transaction,
     fx: &mut Effects,
-    request: &mut request::Model,
-    plan: plan::Model,
+    plan_id: Uuid,
     closing: Closing,
     decided_by: &str,
     note: &str,
-) -> Result<plan::Model> {
+) -> Result<(request::Model, plan::Model)> {
+    let (mut request, plan) = open_decision(txn, plan_id).await?;
     let who = display_name(decided_by);
     let (decision, status, why, kind, message) = match closing {
         Closing::Reject => (
@@ -193,9 +194,24 @@ pub(super) async fn close_revision(
     };
     store::plans::decide(txn, &plan, decision, who, note).await?;
     let plan = store::plans::set_status(txn, plan, status).await?;
-    close_unstarted(txn, fx, request, plan.id, StepStatus::Skipped, why).await?;
-    emit(txn, fx, request, NewEvent::new(kind, message)).await?;
-    Ok(plan)
+    close_unstarted(txn, fx, &mut request, plan.id, StepStatus::Skipped, why).await?;
+    emit(txn, fx, &mut request, NewEvent::new(kind, message)).await?;
+    Ok((request, plan))
+}
+
+/// Locks the request of the step whose work item is `work` (found as belonging to
+/// `request_id` before the transaction) and reads the step again under the lock, since a
+/// concurrent report may have changed it.
+pub(super) async fn lock_work(
+    txn: &Transaction,
+    request_id: Uuid,
+    work: Uuid,
+) -> Result<(request::Model, step::Model)> {
+    let request = store::requests::lock(txn, request_id).await?;
+    let step = store::steps::find_by_work(txn, work)
+        .await?
+        .ok_or_else(|| OrchestratorError::not_found("work item", work.to_string()))?;
+    Ok((request, step))
 }
 
 /// Ends every step of `plan_id` that has not started with `status`, recording why.

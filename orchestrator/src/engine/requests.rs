@@ -145,17 +145,8 @@ impl Orchestrator {
         let reason = required_note("reason", reason)?;
         let txn = store::begin(self.db()).await?;
         let mut fx = Effects::default();
-        let (mut request, plan) = open_decision(&txn, id).await?;
-        close_revision(
-            &txn,
-            &mut fx,
-            &mut request,
-            plan,
-            Closing::Reject,
-            approver,
-            reason,
-        )
-        .await?;
+        let (mut request, _) =
+            close_revision(&txn, &mut fx, id, Closing::Reject, approver, reason).await?;
         let who = display_name(approver);
         finish(
             &txn,
@@ -203,17 +194,8 @@ impl Orchestrator {
             .await?;
         let txn = store::begin(self.db()).await?;
         let mut fx = Effects::default();
-        let (mut request, plan) = open_decision(&txn, id).await?;
-        close_revision(
-            &txn,
-            &mut fx,
-            &mut request,
-            plan,
-            Closing::Revise,
-            approver,
-            note,
-        )
-        .await?;
+        let (mut request, _) =
+            close_revision(&txn, &mut fx, id, Closing::Revise, approver, note).await?;
         let revised = propose(
             &txn,
             &mut fx,
