@@ -107,27 +107,14 @@ pub fn request_status(status: db::RequestStatus) -> pb::RequestStatus {
     }
 }
 
-/// The status as a word for messages, e.g. "succeeded".
+/// The status as a word for messages, e.g. "succeeded" (the words the CLI shows).
 pub fn request_status_word(status: db::RequestStatus) -> &'static str {
-    match status {
-        db::RequestStatus::AwaitingApproval => "awaiting approval",
-        db::RequestStatus::Running => "running",
-        db::RequestStatus::Succeeded => "succeeded",
-        db::RequestStatus::Failed => "failed",
-        db::RequestStatus::Cancelled => "cancelled",
-        db::RequestStatus::Rejected => "rejected",
-    }
+    request_status(status).word()
 }
 
 /// The plan status as a word for messages, e.g. "approved".
 pub fn plan_status_name(status: db::PlanStatus) -> &'static str {
-    match status {
-        db::PlanStatus::Proposed => "proposed",
-        db::PlanStatus::Approved => "approved",
-        db::PlanStatus::Rejected => "rejected",
-        db::PlanStatus::Superseded => "superseded",
-        db::PlanStatus::Cancelled => "cancelled",
-    }
+    plan_status(status).word()
 }
 
 /// The stored status a list filter names; `None` for "any".

@@ -35,5 +35,35 @@ impl From<v1::RepositoryCommit> for chiffon_types::BranchCommit {
     }
 }
 
+impl v1::RequestStatus {
+    /// The status as a word for people, e.g. "awaiting approval"; the server's event messages
+    /// and the CLI say the same.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Unspecified => "unknown",
+            Self::AwaitingApproval => "awaiting approval",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+impl v1::PlanStatus {
+    /// The status as a word for people, e.g. "approved".
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Unspecified => "unknown",
+            Self::Proposed => "proposed",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Superseded => "superseded",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every Chiffon proto file, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("chiffon_descriptor");

@@ -2,6 +2,7 @@
 //! status, one line per step and indented detail lines under it.
 
 use chiffon_proto::v1 as pb;
+use chiffon_types::{Deployment, template_choices};
 
 /// The first characters of a hash or commit id, enough to tell them apart on screen.
 pub fn short_hash(hash: &str) -> &str {
@@ -41,7 +42,7 @@ pub fn print_plan(plan: &pb::Plan) {
     println!(
         "plan revision {} ({}, hash {}):",
         plan.revision,
-        plan_status_word(plan.status()),
+        plan.status().word(),
         short_hash(&plan.content_hash)
     );
     println!("  {}", plan.summary);
@@ -117,21 +118,15 @@ pub fn step_action(step: &pb::Step) -> String {
 }
 
 fn template_words(template: &pb::GenerateTemplate) -> String {
-    let mut words = vec![format!("service {}", template.service)];
-    words.push(if template.containerised {
-        "docker compose stack".to_owned()
-    } else {
-        "system service".to_owned()
-    });
-    if !template.image.is_empty() {
-        words.push(format!("image {}", template.image));
-    }
-    if template.port != 0 {
-        words.push(format!("port {}", template.port));
-    }
-    if !template.hosts.is_empty() {
-        words.push(format!("hosts {}", template.hosts));
-    }
+    let mut words = vec![
+        format!("service {}", template.service),
+        Deployment::of(template.containerised).noun().to_owned(),
+    ];
+    words.extend(template_choices(
+        &template.image,
+        template.port,
+        &template.hosts,
+    ));
     words.join(", ")
 }
 
@@ -193,29 +188,6 @@ pub fn print_commit(commit: &pb::RepositoryCommit, indent: &str) {
         short_hash(&commit.base_commit)
     );
     println!("{indent}  files: {}", list_or(&commit.files, "none"));
-}
-
-pub fn status_word(status: pb::RequestStatus) -> &'static str {
-    match status {
-        pb::RequestStatus::Unspecified => "unknown",
-        pb::RequestStatus::AwaitingApproval => "awaiting approval",
-        pb::RequestStatus::Running => "running",
-        pb::RequestStatus::Succeeded => "succeeded",
-        pb::RequestStatus::Failed => "failed",
-        pb::RequestStatus::Cancelled => "cancelled",
-        pb::RequestStatus::Rejected => "rejected",
-    }
-}
-
-fn plan_status_word(status: pb::PlanStatus) -> &'static str {
-    match status {
-        pb::PlanStatus::Unspecified => "unknown",
-        pb::PlanStatus::Proposed => "proposed",
-        pb::PlanStatus::Approved => "approved",
-        pb::PlanStatus::Rejected => "rejected",
-        pb::PlanStatus::Superseded => "superseded",
-        pb::PlanStatus::Cancelled => "cancelled",
-    }
 }
 
 fn step_status_word(status: pb::StepStatus) -> &'static str {

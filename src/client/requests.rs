@@ -2,8 +2,7 @@
 //! `watch` and `list`: requests and their plans (`OrchestratorService`).
 
 use super::format::{
-    local_time, print_plan, print_result, run_options_flags, short_hash, status_word,
-    timestamp_words,
+    local_time, print_plan, print_result, run_options_flags, short_hash, timestamp_words,
 };
 use super::{Common, Reply as _, Reviewer, orchestrator, refused, returned};
 use anyhow::{Context as _, bail};
@@ -264,7 +263,7 @@ pub async fn approve(args: ApproveArgs) -> anyhow::Result<ExitCode> {
             "plan revision {} ({}) approved; request is {}",
             plan.revision,
             short_hash(&plan.content_hash),
-            status_word(status)
+            status.word()
         );
     })
 }
@@ -322,7 +321,7 @@ pub async fn cancel(args: CancelArgs) -> anyhow::Result<ExitCode> {
         println!(
             "request {} is {}",
             request.request_id,
-            status_word(request.status())
+            request.status().word()
         );
     })
 }
@@ -388,7 +387,7 @@ fn print_requests(response: &pb::ListRequestsResponse) {
         println!(
             "{}  {:<17}  {}",
             request.request_id,
-            status_word(request.status()),
+            request.status().word(),
             request.text
         );
     }
@@ -425,7 +424,7 @@ fn print_request(request: &pb::Request) {
     println!(
         "request {} ({})",
         request.request_id,
-        status_word(request.status())
+        request.status().word()
     );
     println!("  text:      {}", request.text);
     if !request.status_reason.is_empty() {

@@ -66,3 +66,6 @@ pub enum Invalid {
 
 mod commit;
 pub use commit::BranchCommit;
+
+mod template;
+pub use template::{Deployment, template_choices};

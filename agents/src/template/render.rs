@@ -308,11 +308,7 @@ impl Scaffold {
     }
 
     fn kind(&self) -> &'static str {
-        if self.containerised {
-            "as a docker compose stack"
-        } else {
-            "as a system service"
-        }
+        chiffon_types::Deployment::of(self.containerised).phrase()
     }
 
     fn hosts_description(&self) -> String {

@@ -4,6 +4,7 @@
 use super::{PlanDraft, REPOSITORY_CHANGE_SECONDS, RunOptions, StepDraft, TemplateSpec};
 use chiffon_entity::StepAction;
 use chiffon_entity::step::RiskLevel;
+use chiffon_types::{Deployment, template_choices};
 
 /// The one-step plan that writes the scaffold `template` describes.
 pub(super) fn template_plan(text: &str, template: TemplateSpec) -> PlanDraft {
@@ -11,20 +12,12 @@ pub(super) fn template_plan(text: &str, template: TemplateSpec) -> PlanDraft {
         "chiffon/template-{}",
         chiffon_types::slug(&template.service)
     );
-    let mut how = vec![if template.containerised {
-        "as a docker compose stack".to_owned()
-    } else {
-        "as a system service".to_owned()
-    }];
-    if !template.image.is_empty() {
-        how.push(format!("image {}", template.image));
-    }
-    if template.port != 0 {
-        how.push(format!("port {}", template.port));
-    }
-    if !template.hosts.is_empty() {
-        how.push(format!("hosts {}", template.hosts));
-    }
+    let mut how = vec![Deployment::of(template.containerised).phrase().to_owned()];
+    how.extend(template_choices(
+        &template.image,
+        template.port,
+        &template.hosts,
+    ));
     let step = StepDraft {
         position: 1,
         title: format!("Generate a template for deploying {}", template.service),
