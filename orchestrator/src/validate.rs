@@ -9,6 +9,7 @@ use uuid::Uuid;
 pub const MAX_REQUEST_TEXT: usize = 4000;
 /// Longest reason, comment or feedback accepted, in characters.
 pub(crate) const MAX_NOTE: usize = 4000;
+
 /// Refuses run options ansible-playbook would misread, or that could smuggle more than a host
 /// pattern and tag names onto its command line; returns them trimmed.
 pub(crate) fn validate_run_options(options: Option<&pb::RunOptions>) -> Result<RunOptions> {

@@ -81,9 +81,20 @@ pub enum RunOption {
     Inventory,
 }
 
+impl RunOption {
+    /// The option's name as the API spells it: "limit", "tags" or "inventory".
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Limit => "limit",
+            Self::Tags => "tags",
+            Self::Inventory => "inventory",
+        }
+    }
+}
+
 /// A refused run option: which, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{option:?} {error}")]
+#[error("{} {error}", option.name())]
 pub struct RunOptionsError {
     /// The option.
     pub option: RunOption,
@@ -219,6 +230,12 @@ mod tests {
         );
         let error = RunOptions::checked("", &[], false, false, "pro d").expect_err("a space");
         assert_eq!(error.option, RunOption::Inventory);
+        assert!(
+            error
+                .to_string()
+                .starts_with("inventory \"pro d\" is invalid"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! The orchestrator's state machine: requests, plan revisions, approvals, steps and their work.
+//! The orchestrator's operations on requests, plan revisions, approvals, steps and their work,
+//! split by aggregate into the modules below; what may happen next is [`crate::machine`]'s to
+//! decide, how it is written [`crate::store`]'s.
 //!
 //! Every operation runs in one database transaction that first locks the request row it changes,
 //! so concurrent operations on one request apply one after another and each records its events
@@ -13,7 +15,6 @@ use crate::mapping;
 use crate::planner::{CatalogPlanner, Planner};
 use crate::store::{self, Database, Transaction};
 use chiffon_bus::{Bus, BusMessage, Destination, Envelope};
-use chiffon_entity::{plan, step};
 use chiffon_proto::v1 as pb;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
+
+pub use crate::store::plans::PlanWithSteps;
 
 mod agents;
 mod catalog;
@@ -70,15 +73,6 @@ impl Default for OrchestratorConfig {
             planner: Arc::new(CatalogPlanner),
         }
     }
-}
-
-/// A plan revision with its steps, in order.
-#[derive(Debug, Clone)]
-pub struct PlanWithSteps {
-    /// The revision.
-    pub plan: plan::Model,
-    /// Its steps by position.
-    pub steps: Vec<step::Model>,
 }
 
 /// What an agent must do with a work item it tried to claim.

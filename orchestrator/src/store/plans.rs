@@ -2,7 +2,6 @@
 
 use super::{Transaction, now};
 use crate::convert;
-use crate::engine::PlanWithSteps;
 use crate::error::{OrchestratorError, Result};
 use crate::planner::PlanDraft;
 use chiffon_entity::{
@@ -13,6 +12,15 @@ use sea_orm::{
     QueryFilter as _, QueryOrder as _,
 };
 use uuid::Uuid;
+
+/// A plan revision with its steps, in order.
+#[derive(Debug, Clone)]
+pub struct PlanWithSteps {
+    /// The revision.
+    pub plan: plan::Model,
+    /// Its steps by position.
+    pub steps: Vec<step::Model>,
+}
 
 /// The plan `id`.
 pub(crate) async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<plan::Model> {
