@@ -22,6 +22,37 @@ const MESSAGE: &str = "Example homelab infrastructure";
 /// Branch the example starts on.
 const BRANCH: &str = "main";
 
+/// The infrastructure repository `chiffon dev` runs: `given` as it is, else the example under
+/// `data_dir` ([`prepare`]d from [`bundled`]); as an absolute path.
+pub async fn repository(data_dir: &Path, given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let repo = match given {
+        Some(repo) => repo,
+        None => prepare(data_dir, &bundled()?).await?,
+    };
+    repo.canonicalize().with_context(|| {
+        format!(
+            "the infrastructure repository {} does not exist",
+            repo.display()
+        )
+    })
+}
+
+/// The bundled example repository: `examples/homelab-infra` under the working directory, else
+/// the one in the source tree this binary was built from.
+fn bundled() -> anyhow::Result<PathBuf> {
+    let relative = Path::new("examples/homelab-infra");
+    if relative.is_dir() {
+        return Ok(relative.to_path_buf());
+    }
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    if built_from.is_dir() {
+        return Ok(built_from);
+    }
+    bail!(
+        "no infrastructure repository given and examples/homelab-infra is not here; pass --repo PATH"
+    )
+}
+
 /// The example repository under `data_dir`, made from `bundled` (a copy committed as one git
 /// commit) when it does not exist yet.
 pub async fn prepare(data_dir: &Path, bundled: &Path) -> anyhow::Result<PathBuf> {

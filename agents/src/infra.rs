@@ -70,8 +70,8 @@ pub struct InfraAgentConfig {
 impl InfraAgentConfig {
     /// Settings for the repository at `repo` with every default: id `infra-<hostname>`, the
     /// repository's own inventory, the default Galaxy directory without installing anything,
-    /// `ansible-playbook` from `$CHIFFON_ANSIBLE_PLAYBOOK` or `PATH`, `ansible-lint` from
-    /// [`suggest::default_lint_program`], no default variables, no vault password file, a 30
+    /// `ansible-playbook` and `ansible-lint` from `PATH` ([`ansible::default_program`],
+    /// [`suggest::default_lint_program`]), no default variables, no vault password file, a 30
     /// minute timeout, a 5 second cancel grace and a rescan of the repository every 5 minutes.
     pub fn new(repo: impl Into<PathBuf>) -> Self {
         Self {

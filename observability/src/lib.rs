@@ -1,28 +1,83 @@
 //! Tracing for every Chiffon process: structured logs, optional OpenTelemetry export, and W3C
 //! trace-context propagation across gRPC calls and bus messages.
 //!
-//! A process calls [`init`] once at start and keeps the returned [`TelemetryGuard`] alive; spans
-//! then go to stderr and, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, to an OTLP collector. The
-//! [`propagation`] helpers carry the current trace across process boundaries so that a request's
-//! trace continues through the orchestrator, the bus and the agent that runs its steps.
+//! A process calls [`init`] once at start with its [`TelemetryConfig`] and keeps the returned
+//! [`TelemetryGuard`] alive; spans then go to stderr and, when the configuration names an OTLP
+//! endpoint, to that collector. The library reads no environment variables: the binary decides
+//! where each setting comes from. The [`propagation`] helpers carry the current trace across
+//! process boundaries so that a request's trace continues through the orchestrator, the bus and
+//! the agent that runs its steps.
 
 pub mod propagation;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::str::FromStr;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-/// Environment variable naming the OTLP/gRPC collector endpoint; export is off when unset.
-pub const OTLP_ENDPOINT_ENV: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
-/// Environment variable selecting the log format: `json` for machine-readable lines, anything
-/// else for human-readable text.
-pub const LOG_FORMAT_ENV: &str = "CHIFFON_LOG_FORMAT";
+/// How log lines look.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// One JSON object a line, for log collectors.
+    Json,
+}
+
+/// Which spans and events are logged, in `RUST_LOG` syntax (`info,chiffon_agents=debug`);
+/// checked when parsed, so a typo is refused instead of silently logging something else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFilter(String);
+
+impl Default for LogFilter {
+    fn default() -> Self {
+        Self("info".to_owned())
+    }
+}
+
+impl FromStr for LogFilter {
+    type Err = ObservabilityError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        EnvFilter::try_new(text).map_err(|error| ObservabilityError::LogFilter {
+            filter: text.to_owned(),
+            reason: error.to_string(),
+        })?;
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl std::fmt::Display for LogFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What [`init`] sets up.
+#[derive(Debug, Clone, Default)]
+pub struct TelemetryConfig {
+    /// How log lines look.
+    pub log_format: LogFormat,
+    /// Which spans and events are logged.
+    pub log_filter: LogFilter,
+    /// The OTLP/gRPC collector spans are exported to; `None` exports nothing.
+    pub otlp_endpoint: Option<String>,
+}
 
 /// Why telemetry could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ObservabilityError {
+    /// A log filter is not in `RUST_LOG` syntax.
+    #[error("{filter:?} is not a log filter ({reason})")]
+    LogFilter {
+        /// The filter as given.
+        filter: String,
+        /// What the parser reported.
+        reason: String,
+    },
     /// The OTLP exporter could not be built from the configured endpoint.
     #[error("cannot export traces to {endpoint}: {source}")]
     Exporter {
@@ -53,27 +108,32 @@ impl Drop for TelemetryGuard {
     }
 }
 
-/// Installs the process-wide tracing subscriber for `service_name`.
+/// Installs the process-wide tracing subscriber for `service_name`, configured by `config`.
 ///
-/// The filter comes from `RUST_LOG` (default `info`). Logs go to stderr so that stdout stays
-/// free for command output.
-pub fn init(service_name: &'static str) -> Result<TelemetryGuard, ObservabilityError> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = std::env::var(LOG_FORMAT_ENV).is_ok_and(|format| format == "json");
-    let fmt_layer = if json {
-        tracing_subscriber::fmt::layer()
+/// Logs go to stderr so that stdout stays free for command output.
+pub fn init(
+    service_name: &'static str,
+    config: &TelemetryConfig,
+) -> Result<TelemetryGuard, ObservabilityError> {
+    let filter = EnvFilter::try_new(&config.log_filter.0).map_err(|error| {
+        ObservabilityError::LogFilter {
+            filter: config.log_filter.0.clone(),
+            reason: error.to_string(),
+        }
+    })?;
+    let fmt_layer = match config.log_format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .with_writer(std::io::stderr)
-            .boxed()
-    } else {
-        tracing_subscriber::fmt::layer()
+            .boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
-            .boxed()
+            .boxed(),
     };
 
-    let provider = match std::env::var(OTLP_ENDPOINT_ENV) {
-        Ok(endpoint) if !endpoint.is_empty() => Some(otlp_provider(service_name, endpoint)?),
-        _ => None,
+    let provider = match &config.otlp_endpoint {
+        Some(endpoint) => Some(otlp_provider(service_name, endpoint.clone())?),
+        None => None,
     };
     let otel_layer = provider
         .as_ref()
@@ -107,4 +167,22 @@ fn otlp_provider(
         .with_batch_exporter(exporter)
         .with_resource(resource)
         .build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_filters_are_checked_when_parsed() {
+        assert_eq!(
+            "info,chiffon=debug".parse::<LogFilter>().ok(),
+            Some(LogFilter("info,chiffon=debug".to_owned()))
+        );
+        let refused = "chiffon=loud".parse::<LogFilter>();
+        assert!(
+            matches!(refused, Err(ObservabilityError::LogFilter { ref filter, .. }) if filter == "chiffon=loud"),
+            "{refused:?}"
+        );
+    }
 }

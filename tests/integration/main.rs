@@ -4,6 +4,7 @@
 
 mod support;
 
+mod app;
 mod bad_input;
 mod catalog;
 mod client_output;

@@ -160,16 +160,24 @@ impl ChiffonProcess {
 
     /// Stops the process gracefully and returns whether it exited successfully.
     pub fn stop(&mut self) -> bool {
+        self.terminate(Duration::from_secs(10))
+            .is_some_and(|status| status.success())
+    }
+
+    /// Sends SIGTERM and returns how the process exited; `None` when it was still running
+    /// after `patience` and had to be killed.
+    pub fn terminate(&mut self, patience: Duration) -> Option<std::process::ExitStatus> {
         send_sigterm(self.child.id());
-        for _ in 0..200 {
+        let deadline = std::time::Instant::now() + patience;
+        while std::time::Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return status.success();
+                return Some(status);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        false
+        None
     }
 }
 

@@ -54,10 +54,6 @@ use tokio_util::sync::CancellationToken;
 /// How long a stopped playbook gets between SIGTERM and SIGKILL when none is configured.
 pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_secs(5);
 
-/// Environment variable naming the `ansible-playbook` program to run by default (tests and
-/// scripts point it at a virtualenv); unset means `ansible-playbook` from `PATH`.
-pub const PROGRAM_ENV: &str = "CHIFFON_ANSIBLE_PLAYBOOK";
-
 /// The callback plugin, embedded so that the agent binary is all that needs installing.
 const CALLBACK_PLUGIN: &str = include_str!("chiffon_events.py");
 /// Name under which Ansible knows the plugin (its `CALLBACK_NAME`).
@@ -69,13 +65,10 @@ const MAX_EVENT_LINE: usize = 64 * 1024;
 /// Lines of stdout/stderr quoted in the error of a run that failed without a failed task.
 const ERROR_TAIL_LINES: usize = 5;
 
-/// The `ansible-playbook` program to use when none is configured: `$CHIFFON_ANSIBLE_PLAYBOOK`,
-/// else `ansible-playbook` from `PATH`.
+/// The `ansible-playbook` program to use when none is configured: `ansible-playbook` from
+/// `PATH`. The binary decides whether a setting (`--ansible-playbook`) names another.
 pub fn default_program() -> PathBuf {
-    std::env::var_os(PROGRAM_ENV)
-        .filter(|value| !value.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("ansible-playbook"))
+    PathBuf::from("ansible-playbook")
 }
 
 /// Runs playbooks of one infrastructure repository.

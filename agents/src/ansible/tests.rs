@@ -1,5 +1,5 @@
-//! Tests of the runner against the real `ansible-playbook` (from `$CHIFFON_ANSIBLE_PLAYBOOK` or
-//! `PATH`), each on its own temporary repository whose only host is local.
+//! Tests of the runner against the real `ansible-playbook` (from `PATH`; `scripts/env.sh` puts
+//! the project venv first), each on its own temporary repository whose only host is local.
 
 use super::*;
 use chiffon_proto::v1::{FailedTask, TaskEventKind};
@@ -50,7 +50,7 @@ impl Repo {
                 .arg("--version")
                 .output()
                 .is_ok_and(|o| o.status.success()),
-            "these tests need ansible-playbook: install ansible-core and put it on PATH or set {PROGRAM_ENV} (tried {})",
+            "these tests need ansible-playbook: install ansible-core and put it on PATH (. scripts/env.sh) (tried {})",
             program.display()
         );
         let mut vars = Map::new();

@@ -24,9 +24,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Environment variable naming the `ansible-lint` program to run by default.
-pub const LINT_PROGRAM_ENV: &str = "CHIFFON_ANSIBLE_LINT";
-
 /// How long one ansible-lint run may take when none is configured. Linting a large repository
 /// takes a minute or two on a small machine.
 pub const DEFAULT_LINT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -41,17 +38,16 @@ const LINT_DONE: [i32; 3] = [0, 2, 8];
 /// ansible-lint's exit code when none of the given paths is a file it lints.
 const LINT_NO_FILES: i32 = 5;
 
-/// The `ansible-lint` program to use when none is configured: `$CHIFFON_ANSIBLE_LINT`; else
-/// the `ansible-lint` next to the configured `ansible-playbook`
-/// ([`crate::ansible::default_program`]) when that is a path into a directory holding one (a
-/// virtualenv); else `ansible-lint` from `PATH`.
+/// The `ansible-lint` program to use when none is configured: the one of the same installation
+/// as the default `ansible-playbook` ([`lint_program_beside`]).
 pub fn default_lint_program() -> PathBuf {
-    std::env::var_os(LINT_PROGRAM_ENV)
-        .filter(|value| !value.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            tool::sibling_program(&crate::ansible::default_program(), "ansible-lint")
-        })
+    lint_program_beside(&crate::ansible::default_program())
+}
+
+/// The `ansible-lint` of the same installation as `ansible_playbook`: the one next to it when
+/// that is a path into a directory holding one (a virtualenv), else `ansible-lint` from `PATH`.
+pub fn lint_program_beside(ansible_playbook: &Path) -> PathBuf {
+    tool::sibling_program(ansible_playbook, "ansible-lint")
 }
 
 /// The groups suggestions are filed in: what the user gains by acting on them.

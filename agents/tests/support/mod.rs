@@ -1,7 +1,7 @@
 //! Real git repositories in temporary directories for the suggestion and template tests, and
 //! the git facts the tests check afterwards; plain repositories, the shared corpora and playbook
-//! runs for the Ansible tests. Tests use the real ansible-lint and ansible-playbook (from
-//! `$CHIFFON_ANSIBLE_LINT` / `$CHIFFON_ANSIBLE_PLAYBOOK` or `PATH`).
+//! runs for the Ansible tests. Tests use the real ansible-lint and ansible-playbook from `PATH`
+//! (`. scripts/env.sh` puts the project venv first).
 
 #![allow(dead_code)] // Each test binary uses a different part.
 
@@ -220,11 +220,11 @@ pub fn require_tools() {
     for (program, what) in [
         (
             default_lint_program(),
-            "ansible-lint (or set CHIFFON_ANSIBLE_LINT)",
+            "ansible-lint (on PATH: . scripts/env.sh)",
         ),
         (
             default_program(),
-            "ansible-playbook (or set CHIFFON_ANSIBLE_PLAYBOOK)",
+            "ansible-playbook (on PATH: . scripts/env.sh)",
         ),
     ] {
         let works = Command::new(&program)
