@@ -5,7 +5,9 @@
 //! - each crate depends only on what its layer may know: agents never reach the database,
 //!   only the bus speaks AMQP, protobuf's runtime stays with the contracts, the bus's wire codec,
 //!   the orchestrator's API and the CLI;
-//! - inside the orchestrator only the `store` module uses sea-orm.
+//! - inside the orchestrator only the `store` module uses sea-orm;
+//! - the settings' environment variables are named only by the binary, which hands their
+//!   values to the libraries.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -198,4 +200,46 @@ fn the_dependency_reader_reads_the_dependencies_table_only() {
                     \"sea-orm\" = { version = \"2\" }\n# prost = \"1\"\n\n[dev-dependencies]\n\
                     prost.workspace = true\n";
     assert_eq!(dependencies(manifest), vec!["lapin", "sea-orm"]);
+}
+
+#[test]
+fn only_the_binary_names_the_settings_environment_variables() {
+    let root = root();
+    let libraries = [
+        "agents/src",
+        "orchestrator/src",
+        "bus/src",
+        "observability/src",
+        "proto/src",
+        "types/src",
+        "entity/src",
+        "migration/src",
+    ];
+    // The pipe the callback plugin writes to is the agent's protocol with its child, not a
+    // setting; the broker tests' own URL belongs to the test helpers.
+    let allowed = ["CHIFFON_EVENTS_FD", "CHIFFON_TEST_AMQP_URL"];
+    let mut named = Vec::new();
+    for dir in libraries {
+        for path in rust_files(&root.join(dir)) {
+            let text = fs::read_to_string(&path).unwrap_or_default();
+            for (number, line) in text.lines().enumerate() {
+                let mut rest = line;
+                while let Some(at) = rest.find("CHIFFON_") {
+                    let name: String = rest[at..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                        .collect();
+                    if !allowed.contains(&name.as_str()) {
+                        named.push(format!("{}:{}: {name}", path.display(), number + 1));
+                    }
+                    rest = &rest[at + name.len().max(1)..];
+                }
+            }
+        }
+    }
+    assert!(
+        named.is_empty(),
+        "settings are read by the binary (src/app/settings.rs) and passed on:\n{}",
+        named.join("\n")
+    );
 }

@@ -234,20 +234,12 @@ impl Setting {
         })
     }
 
-    /// An agent id: what the orchestrator accepts.
+    /// An agent id, by the rule the orchestrator checks it with.
     pub fn agent_id(self) -> impl Fn(&str) -> Result<String, InvalidSetting> + Clone + Send + Sync {
         self.parser(|text| {
-            let plain = (1..=128).contains(&text.len())
-                && text
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-            if plain {
-                Ok(text.to_owned())
-            } else {
-                Err(format!(
-                    "must be 1 to 128 letters, digits, '.', '_' or '-', got {text:?}"
-                ))
-            }
+            chiffon_types::AgentId::parse(text)
+                .map(String::from)
+                .map_err(|error| error.to_string())
         })
     }
 

@@ -356,7 +356,7 @@ fn an_unknown_output_format_is_a_usage_error() {
         .args(["list", "--output", "yaml", "--server", "http://127.0.0.1:9"])
         .output()
         .expect("run the chiffon CLI");
-    assert_eq!(refused.status.code(), Some(2), "clap's usage error");
+    assert_eq!(refused.status.code(), Some(64), "a usage error (EX_USAGE)");
     assert_eq!(stdout(&refused), "");
     let error = stderr(&refused);
     assert!(

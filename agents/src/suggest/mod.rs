@@ -30,7 +30,7 @@ pub const DEFAULT_LINT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// What to tell the operator when ansible-lint cannot be started.
 const LINT_HINT: &str = "install ansible-lint (scripts/setup puts it in the project venv) or set \
-                         CHIFFON_ANSIBLE_LINT to its path";
+                         the agent's ansible-lint program to its path";
 
 /// ansible-lint's exit codes that mean it did its job (`ansiblelint.constants.RC`): success,
 /// violations found, and (with `--fix`) violations fixed.

@@ -33,7 +33,7 @@ const SYNTAX_CHECK_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 /// What to tell the operator when ansible-playbook cannot be started.
 const PLAYBOOK_HINT: &str = "install ansible-core (scripts/setup puts it in the project venv) \
-                             or set CHIFFON_ANSIBLE_PLAYBOOK to its path";
+                             or set the agent's ansible-playbook program to its path";
 
 /// Longest service slug: role, branch and file names are built from it.
 const MAX_SLUG_LEN: usize = 48;
