@@ -1,10 +1,10 @@
-//! Questions about the catalog the infrastructure agents reported: list it, look a playbook up,
-//! match a task against it, list the files the agents could not index and the inventories they
-//! run against; and the rules a reported catalog must follow.
+//! The catalog the infrastructure agents report: the rules a report must follow, the filter a
+//! listing applies, and the limits of matching.
 //!
-//! Everything here only reads. The catalog is written by the engine, in the transaction that
-//! registers an agent or takes its `ReportCatalog`, which replaces the agent's playbooks, issues
-//! and inventories together.
+//! The questions themselves (list, get, match, issues, inventories) are answered by the engine
+//! (`engine/catalog.rs`); the catalog is written in the transaction that registers an agent or
+//! takes its `ReportCatalog`, which replaces the agent's playbooks, issues and inventories
+//! together.
 
 use crate::error::{OrchestratorError, Result};
 use crate::validate::MAX_REQUEST_TEXT;

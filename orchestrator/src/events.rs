@@ -1,4 +1,5 @@
-//! A request's history: recording events in the database and streaming them to watchers.
+//! A request's history: the events the engine records (through the store) and their streaming to
+//! watchers.
 //!
 //! Every event is written inside the transaction that makes the change it reports, with the next
 //! sequence number of its request, so the history has no gaps and never reports a change that

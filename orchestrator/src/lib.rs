@@ -1,15 +1,18 @@
 //! Chiffon's orchestrator: it turns requests into plans, holds them for approval, dispatches the
 //! approved steps to agents over the bus and records everything that happens.
 //!
-//! - [`engine`] is the state machine and the only writer of the database;
+//! - [`grpc`] parses, checks and translates what callers send, and [`server`] serves it all over
+//!   one gRPC port;
+//! - [`engine`] carries out each operation in one transaction, split by aggregate;
+//! - `machine` decides what happens next in a request's life, as pure functions;
+//! - [`store`] is the only code that reads and writes the database (sea-orm);
 //! - [`planner`] turns a request's text into steps from the agents' catalogs, using
 //!   [`mapping`], which ranks catalog playbooks for a task with a confidence and reasons;
-//! - [`catalog`] answers questions about the catalog (list, get, match, issues);
-//! - [`suggestions`] checks, lists and explains the ansible-lint findings agents report;
+//! - [`catalog`] holds the rules a reported catalog follows and the listing filter;
+//! - [`suggestions`] checks the ansible-lint findings agents report and what accepting one means;
 //! - [`events`] records each request's history and streams it to watchers;
 //! - `dispatch`, `status` and `reaper` are the background tasks that publish work, consume
-//!   agents' reports and notice agents that went silent;
-//! - [`grpc`] and [`server`] expose it all over one gRPC port.
+//!   agents' reports and notice agents that went silent.
 //!
 //! Invariant: nothing is published to a work queue unless the plan revision it belongs to has
 //! an approval row bound to its content hash.

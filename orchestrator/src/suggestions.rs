@@ -1,8 +1,8 @@
-//! The ansible-lint suggestions agents report: checking reports, listing and looking them up,
-//! and what accepting one means.
+//! The ansible-lint suggestions agents report: checking a report's findings, the listing filter,
+//! and what accepting one means (which suggestions may be accepted, and the plan of the fix).
 //!
-//! Reads happen here; the writes (a report replacing an agent's findings, an acceptance
-//! recording the request that applies a fix) happen in the engine, in one transaction each.
+//! Listing, looking up, reporting and accepting are the engine's (`engine/suggestions.rs`), each
+//! in one transaction.
 
 use crate::convert;
 
