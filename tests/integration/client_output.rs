@@ -385,3 +385,41 @@ fn json_output_keeps_errors_as_text_on_stderr() {
         stderr(&unreachable)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn decisions_print_as_json() {
+    let workspace = Workspace::new();
+    let dev = workspace.start_dev();
+    wait_for_infra_agent(&dev.endpoint).await;
+    let endpoint = dev.endpoint.as_str();
+    let submit = |text: &str| {
+        json_answer(endpoint, &["request", text], "SubmitRequestResponse")["request"]["request_id"]
+            .as_str()
+            .expect("the request's id")
+            .to_owned()
+    };
+
+    let revised_id = submit(UPTIME_KUMA_REQUEST);
+    let revised = json_answer(
+        endpoint,
+        &["modify", &revised_id, "--feedback", "only deploy it"],
+        "RevisePlanResponse",
+    );
+    assert_eq!(revised["plan"]["revision"], 2, "{revised}");
+    assert_eq!(revised["plan"]["feedback"], "only deploy it");
+    let rejected = json_answer(
+        endpoint,
+        &["reject", &revised_id, "--reason", "not this week"],
+        "RejectPlanResponse",
+    );
+    assert_eq!(rejected["request"]["status"], "REQUEST_STATUS_REJECTED");
+
+    let cancelled_id = submit(UPTIME_KUMA_REQUEST);
+    let cancelled = json_answer(
+        endpoint,
+        &["cancel", &cancelled_id, "--reason", "wrong host"],
+        "CancelRequestResponse",
+    );
+    assert_eq!(cancelled["request"]["request_id"], cancelled_id.as_str());
+    assert_eq!(cancelled["request"]["status"], "REQUEST_STATUS_CANCELLED");
+}
