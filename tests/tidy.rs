@@ -166,23 +166,32 @@ fn crates_depend_only_on_what_their_layer_may_know() {
     assert!(crates["orchestrator"].iter().any(|name| name == "sea-orm"));
 }
 
+/// The files below `dir` whose code (not comments) names `token`, except those under `allowed`
+/// (files or directories).
+fn files_naming(dir: &Path, token: &str, allowed: &[PathBuf]) -> Vec<String> {
+    rust_files(dir)
+        .into_iter()
+        .filter(|path| !allowed.iter().any(|allowed| path.starts_with(allowed)))
+        .filter(|path| {
+            fs::read_to_string(path).is_ok_and(|text| {
+                text.lines()
+                    .any(|line| !line.trim_start().starts_with("//") && line.contains(token))
+            })
+        })
+        .map(|path| path.display().to_string())
+        .collect()
+}
+
 #[test]
 fn only_the_orchestrators_store_uses_sea_orm() {
     let source = root().join("orchestrator/src");
     let store = source.join("store");
     // The error type wraps the database's error; it neither reads nor writes.
-    let error = source.join("error.rs");
-    let offenders: Vec<String> = rust_files(&source)
-        .into_iter()
-        .filter(|path| !path.starts_with(&store) && *path != error)
-        .filter(|path| {
-            fs::read_to_string(path).is_ok_and(|text| {
-                text.lines()
-                    .any(|line| !line.trim_start().starts_with("//") && line.contains("sea_orm"))
-            })
-        })
-        .map(|path| path.display().to_string())
-        .collect();
+    let offenders = files_naming(
+        &source,
+        "sea_orm",
+        &[store.clone(), source.join("error.rs")],
+    );
     assert!(
         offenders.is_empty(),
         "sea-orm used outside orchestrator/src/store: {}",
@@ -192,6 +201,25 @@ fn only_the_orchestrators_store_uses_sea_orm() {
         rust_files(&store).len() > 1,
         "the store module was not found where this test looks"
     );
+}
+
+#[test]
+fn the_engine_and_state_machine_never_touch_the_wire_format() {
+    // Protobuf bytes are the API's and the store's business: the engine encodes and decodes
+    // nothing, and the state machine does not even see messages.
+    let source = root().join("orchestrator/src");
+    let engine = source.join("engine");
+    let machine = source.join("machine.rs");
+    assert!(
+        machine.is_file() && rust_files(&engine).len() > 1,
+        "the engine and state machine were not found where this test looks"
+    );
+    let mut offenders = files_naming(&engine, "prost::", &[]);
+    for token in ["prost::", "chiffon_proto"] {
+        let named = files_naming(&source, token, &[]);
+        offenders.extend(named.into_iter().filter(|path| Path::new(path) == machine));
+    }
+    assert!(offenders.is_empty(), "{}", offenders.join(", "));
 }
 
 #[test]

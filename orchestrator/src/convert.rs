@@ -185,7 +185,7 @@ pub fn step(row: &step::Model) -> Result<pb::Step> {
         agent_id: row.agent_id.clone().unwrap_or_default(),
         started_at: row.started_at.map(timestamp),
         finished_at: row.finished_at.map(timestamp),
-        result: row.result.as_deref().map(decode_result).transpose()?,
+        result: row.result.as_deref().map(stored_result).transpose()?,
         action: step_action(row.action) as i32,
         run_options: match row.action {
             db::StepAction::RunPlaybook => {
@@ -286,12 +286,13 @@ pub fn event(row: &event::Model) -> Result<pb::RequestEvent> {
                     .map_err(|error| OrchestratorError::corrupt("task event", error))
             })
             .transpose()?,
-        result: row.work_result.as_deref().map(decode_result).transpose()?,
+        result: row.work_result.as_deref().map(stored_result).transpose()?,
         ends_request: row.ends_request,
     })
 }
 
-fn decode_result(bytes: &[u8]) -> Result<pb::WorkResult> {
+/// A work result as a step row keeps it.
+pub(crate) fn stored_result(bytes: &[u8]) -> Result<pb::WorkResult> {
     pb::WorkResult::decode(bytes).map_err(|error| OrchestratorError::corrupt("work result", error))
 }
 

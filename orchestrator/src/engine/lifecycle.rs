@@ -19,7 +19,6 @@ use chiffon_entity::{
 };
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::RequestEventKind as Kind;
-use prost::Message as _;
 use uuid::Uuid;
 
 /// What a new request records besides its text.
@@ -311,7 +310,7 @@ pub(super) async fn finish_step(
         status,
         exit_code: result.exit_code,
         error: error.clone(),
-        result: result.encode_to_vec(),
+        result: &result,
     };
     store::steps::finish(txn, step, outcome).await?;
     let message = match &error {

@@ -8,7 +8,6 @@ use crate::planner::{PlanDraft, RunOptions, StepDraft};
 use crate::store;
 use chiffon_entity::{RequestStatus, StepAction, StepStatus, request, step};
 use chiffon_proto::v1 as pb;
-use prost::Message as _;
 use uuid::Uuid;
 
 impl Orchestrator {
@@ -50,10 +49,7 @@ impl Orchestrator {
             )));
         }
         let hosts = match failed.result.as_deref() {
-            Some(bytes) => failed_hosts(
-                &pb::WorkResult::decode(bytes)
-                    .map_err(|error| OrchestratorError::corrupt("work result", error))?,
-            ),
+            Some(bytes) => failed_hosts(&convert::stored_result(bytes)?),
             None => Vec::new(),
         };
         if hosts.is_empty() {

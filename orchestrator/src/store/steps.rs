@@ -4,6 +4,8 @@
 use super::{Transaction, now};
 use crate::error::Result;
 use chiffon_entity::{StepStatus, step};
+use chiffon_proto::v1::WorkResult;
+use prost::Message as _;
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _,
     QueryFilter as _, QueryOrder as _,
@@ -102,22 +104,26 @@ pub(crate) async fn close(txn: &Transaction, step: step::Model, status: StepStat
 }
 
 /// How a step's work ended, as the step row keeps it.
-pub(crate) struct Outcome {
+pub(crate) struct Outcome<'a> {
     pub status: StepStatus,
     pub exit_code: i32,
     pub error: Option<String>,
-    /// The agent's `WorkResult`, encoded.
-    pub result: Vec<u8>,
+    /// The agent's report, kept whole (encoded) for re-runs and the API.
+    pub result: &'a WorkResult,
 }
 
 /// Records how `step`'s work ended.
-pub(crate) async fn finish(txn: &Transaction, step: step::Model, outcome: Outcome) -> Result<()> {
+pub(crate) async fn finish(
+    txn: &Transaction,
+    step: step::Model,
+    outcome: Outcome<'_>,
+) -> Result<()> {
     let mut active: step::ActiveModel = step.into();
     active.status = Set(outcome.status);
     active.finished_at = Set(Some(now()));
     active.exit_code = Set(Some(outcome.exit_code));
     active.error = Set(outcome.error);
-    active.result = Set(Some(outcome.result));
+    active.result = Set(Some(outcome.result.encode_to_vec()));
     active.update(txn).await?;
     Ok(())
 }
