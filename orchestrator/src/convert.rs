@@ -1,13 +1,12 @@
-//! Conversions between stored rows and the `chiffon.v1` messages, in one place so the API and
-//! the database can each evolve without the rest of the orchestrator noticing.
+//! Conversions to the `chiffon.v1` messages: the domain's requests, plans and steps, and the
+//! rows of the aggregates that have no domain types yet (agents, catalog, suggestions, events).
 
+use crate::domain::{self, PlanRevision, Request, Step};
 use crate::error::{OrchestratorError, Result};
 use crate::mapping::MatchOutcome;
 use crate::planner::{RunOptions, TemplateSpec};
 use chiffon_entity as db;
-use chiffon_entity::{
-    agent, catalog_issue, catalog_playbook, event, plan, request, step, suggestion,
-};
+use chiffon_entity::{agent, catalog_issue, catalog_playbook, event, suggestion};
 use chiffon_proto::v1 as pb;
 use chiffon_types::BranchCommit;
 use prost::Message as _;
@@ -27,37 +26,24 @@ pub fn seconds(seconds: i64) -> prost_types::Duration {
     prost_types::Duration { seconds, nanos: 0 }
 }
 
-pub fn request(row: &request::Model) -> Result<pb::Request> {
-    Ok(pb::Request {
-        request_id: row.id.to_string(),
-        text: row.text.clone(),
-        status: request_status(row.status) as i32,
-        current_plan_revision: row.current_plan_revision,
-        status_reason: row.status_reason.clone(),
-        created_at: Some(timestamp(row.created_at)),
-        updated_at: Some(timestamp(row.updated_at)),
-        finished_at: row.finished_at.map(timestamp),
-        run_options: Some(run_options_message(&stored_run_options(&row.run_options)?)),
-        rerun_of_request_id: row
-            .rerun_of_request_id
+/// A request as the API shows it.
+pub fn request(request: &Request) -> pb::Request {
+    pb::Request {
+        request_id: request.id.to_string(),
+        text: request.text.clone(),
+        status: request_status(request.status) as i32,
+        current_plan_revision: request.current_plan_revision,
+        status_reason: request.status_reason.clone(),
+        created_at: Some(timestamp(request.created_at)),
+        updated_at: Some(timestamp(request.updated_at)),
+        finished_at: request.finished_at.map(timestamp),
+        run_options: Some(run_options_message(&request.run_options)),
+        rerun_of_request_id: request
+            .rerun_of
             .map(|id| id.to_string())
             .unwrap_or_default(),
-        suggestion_id: row.suggestion_id.clone().unwrap_or_default(),
-    })
-}
-
-/// Run options as stored on a request or step; NULL or `{}` is no options.
-pub fn stored_run_options(value: &serde_json::Value) -> Result<RunOptions> {
-    if value.is_null() {
-        return Ok(RunOptions::default());
+        suggestion_id: request.suggestion_id.clone().unwrap_or_default(),
     }
-    serde_json::from_value(value.clone())
-        .map_err(|error| OrchestratorError::corrupt("run options", error))
-}
-
-/// The JSON stored for `options`.
-pub fn run_options_json(options: &RunOptions) -> serde_json::Value {
-    serde_json::json!(options)
 }
 
 /// Run options as the API shows them.
@@ -71,12 +57,6 @@ pub fn run_options_message(options: &RunOptions) -> pb::RunOptions {
     }
 }
 
-/// A template as stored on a step.
-pub fn stored_template(value: &serde_json::Value) -> Result<TemplateSpec> {
-    serde_json::from_value(value.clone())
-        .map_err(|error| OrchestratorError::corrupt("step template", error))
-}
-
 /// A template as the API and the agents see it.
 pub fn template_message(template: &TemplateSpec) -> pb::GenerateTemplate {
     pb::GenerateTemplate {
@@ -88,127 +68,131 @@ pub fn template_message(template: &TemplateSpec) -> pb::GenerateTemplate {
     }
 }
 
-pub fn step_action(action: db::StepAction) -> pb::StepAction {
+pub fn step_action(action: domain::StepAction) -> pb::StepAction {
     match action {
-        db::StepAction::RunPlaybook => pb::StepAction::RunPlaybook,
-        db::StepAction::ApplySuggestion => pb::StepAction::ApplySuggestion,
-        db::StepAction::GenerateTemplate => pb::StepAction::GenerateTemplate,
+        domain::StepAction::RunPlaybook => pb::StepAction::RunPlaybook,
+        domain::StepAction::ApplySuggestion => pb::StepAction::ApplySuggestion,
+        domain::StepAction::GenerateTemplate => pb::StepAction::GenerateTemplate,
     }
 }
 
-pub fn request_status(status: db::RequestStatus) -> pb::RequestStatus {
+pub fn request_status(status: domain::RequestStatus) -> pb::RequestStatus {
+    use domain::RequestStatus as S;
     match status {
-        db::RequestStatus::AwaitingApproval => pb::RequestStatus::AwaitingApproval,
-        db::RequestStatus::Running => pb::RequestStatus::Running,
-        db::RequestStatus::Succeeded => pb::RequestStatus::Succeeded,
-        db::RequestStatus::Failed => pb::RequestStatus::Failed,
-        db::RequestStatus::Cancelled => pb::RequestStatus::Cancelled,
-        db::RequestStatus::Rejected => pb::RequestStatus::Rejected,
+        S::AwaitingApproval => pb::RequestStatus::AwaitingApproval,
+        S::Running => pb::RequestStatus::Running,
+        S::Succeeded => pb::RequestStatus::Succeeded,
+        S::Failed => pb::RequestStatus::Failed,
+        S::Cancelled => pb::RequestStatus::Cancelled,
+        S::Rejected => pb::RequestStatus::Rejected,
     }
 }
 
 /// The status as a word for messages, e.g. "succeeded" (the words the CLI shows).
-pub fn request_status_word(status: db::RequestStatus) -> &'static str {
+pub fn request_status_word(status: domain::RequestStatus) -> &'static str {
     request_status(status).word()
 }
 
 /// The plan status as a word for messages, e.g. "approved".
-pub fn plan_status_name(status: db::PlanStatus) -> &'static str {
+pub fn plan_status_name(status: domain::PlanStatus) -> &'static str {
     plan_status(status).word()
 }
 
-/// The stored status a list filter names; `None` for "any".
-pub fn request_status_filter(status: pb::RequestStatus) -> Option<db::RequestStatus> {
+/// The status a list filter names; `None` for "any".
+pub fn request_status_filter(status: pb::RequestStatus) -> Option<domain::RequestStatus> {
+    use domain::RequestStatus as S;
     match status {
         pb::RequestStatus::Unspecified => None,
-        pb::RequestStatus::AwaitingApproval => Some(db::RequestStatus::AwaitingApproval),
-        pb::RequestStatus::Running => Some(db::RequestStatus::Running),
-        pb::RequestStatus::Succeeded => Some(db::RequestStatus::Succeeded),
-        pb::RequestStatus::Failed => Some(db::RequestStatus::Failed),
-        pb::RequestStatus::Cancelled => Some(db::RequestStatus::Cancelled),
-        pb::RequestStatus::Rejected => Some(db::RequestStatus::Rejected),
+        pb::RequestStatus::AwaitingApproval => Some(S::AwaitingApproval),
+        pb::RequestStatus::Running => Some(S::Running),
+        pb::RequestStatus::Succeeded => Some(S::Succeeded),
+        pb::RequestStatus::Failed => Some(S::Failed),
+        pb::RequestStatus::Cancelled => Some(S::Cancelled),
+        pb::RequestStatus::Rejected => Some(S::Rejected),
     }
 }
 
-pub fn plan(row: &plan::Model, steps: &[step::Model]) -> Result<pb::Plan> {
+/// A plan revision with its steps as the API shows it.
+pub fn plan(plan: &PlanRevision, steps: &[Step]) -> Result<pb::Plan> {
     Ok(pb::Plan {
-        plan_id: row.id.to_string(),
-        request_id: row.request_id.to_string(),
-        revision: row.revision,
-        content_hash: row.content_hash.clone(),
-        status: plan_status(row.status) as i32,
-        summary: row.summary.clone(),
+        plan_id: plan.id.to_string(),
+        request_id: plan.request_id.to_string(),
+        revision: plan.revision,
+        content_hash: plan.content_hash.clone(),
+        status: plan_status(plan.status) as i32,
+        summary: plan.summary.clone(),
         steps: steps.iter().map(step).collect::<Result<_>>()?,
-        feedback: row.feedback.clone(),
-        planner: row.planner.clone(),
-        created_at: Some(timestamp(row.created_at)),
+        feedback: plan.feedback.clone(),
+        planner: plan.planner.clone(),
+        created_at: Some(timestamp(plan.created_at)),
     })
 }
 
-fn plan_status(status: db::PlanStatus) -> pb::PlanStatus {
+fn plan_status(status: domain::PlanStatus) -> pb::PlanStatus {
+    use domain::PlanStatus as S;
     match status {
-        db::PlanStatus::Proposed => pb::PlanStatus::Proposed,
-        db::PlanStatus::Approved => pb::PlanStatus::Approved,
-        db::PlanStatus::Rejected => pb::PlanStatus::Rejected,
-        db::PlanStatus::Superseded => pb::PlanStatus::Superseded,
-        db::PlanStatus::Cancelled => pb::PlanStatus::Cancelled,
+        S::Proposed => pb::PlanStatus::Proposed,
+        S::Approved => pb::PlanStatus::Approved,
+        S::Rejected => pb::PlanStatus::Rejected,
+        S::Superseded => pb::PlanStatus::Superseded,
+        S::Cancelled => pb::PlanStatus::Cancelled,
     }
 }
 
-pub fn step(row: &step::Model) -> Result<pb::Step> {
+/// A step as the API shows it.
+pub fn step(step: &Step) -> Result<pb::Step> {
+    use domain::{RiskLevel, StepAction, StepStatus};
     Ok(pb::Step {
-        step_id: row.id.to_string(),
-        position: row.position,
-        title: row.title.clone(),
-        rationale: row.rationale.clone(),
-        agent_kind: agent_kind(row.agent_kind) as i32,
-        playbook: row.playbook.clone(),
-        custom_playbook_needed: row.custom_playbook_needed,
-        depends_on: depends_on(row)?,
-        risk: match row.risk {
-            db::RiskLevel::Low => pb::RiskLevel::Low,
-            db::RiskLevel::Medium => pb::RiskLevel::Medium,
-            db::RiskLevel::High => pb::RiskLevel::High,
+        step_id: step.id.to_string(),
+        position: step.position,
+        title: step.title.clone(),
+        rationale: step.rationale.clone(),
+        agent_kind: domain_agent_kind(step.agent_kind) as i32,
+        playbook: step.playbook.clone(),
+        custom_playbook_needed: step.custom_playbook_needed,
+        depends_on: step.depends_on.clone(),
+        risk: match step.risk {
+            RiskLevel::Low => pb::RiskLevel::Low,
+            RiskLevel::Medium => pb::RiskLevel::Medium,
+            RiskLevel::High => pb::RiskLevel::High,
         } as i32,
-        estimated_duration: Some(seconds(row.estimated_seconds)),
-        extra_vars: Some(json_object_to_struct(&row.extra_vars)?),
-        status: match row.status {
-            db::StepStatus::Pending => pb::StepStatus::Pending,
-            db::StepStatus::Queued => pb::StepStatus::Queued,
-            db::StepStatus::Running => pb::StepStatus::Running,
-            db::StepStatus::Succeeded => pb::StepStatus::Succeeded,
-            db::StepStatus::Failed => pb::StepStatus::Failed,
-            db::StepStatus::Cancelled => pb::StepStatus::Cancelled,
-            db::StepStatus::Skipped => pb::StepStatus::Skipped,
+        estimated_duration: Some(seconds(step.estimated_seconds)),
+        extra_vars: Some(json_object_to_struct(&serde_json::Value::Object(
+            step.extra_vars.clone(),
+        ))?),
+        status: match step.status {
+            StepStatus::Pending => pb::StepStatus::Pending,
+            StepStatus::Queued => pb::StepStatus::Queued,
+            StepStatus::Running => pb::StepStatus::Running,
+            StepStatus::Succeeded => pb::StepStatus::Succeeded,
+            StepStatus::Failed => pb::StepStatus::Failed,
+            StepStatus::Cancelled => pb::StepStatus::Cancelled,
+            StepStatus::Skipped => pb::StepStatus::Skipped,
         } as i32,
-        attempt: row.attempt,
-        agent_id: row.agent_id.clone().unwrap_or_default(),
-        started_at: row.started_at.map(timestamp),
-        finished_at: row.finished_at.map(timestamp),
-        result: row.result.as_deref().map(stored_result).transpose()?,
-        action: step_action(row.action) as i32,
-        run_options: match row.action {
-            db::StepAction::RunPlaybook => {
-                Some(run_options_message(&stored_run_options(&row.run_options)?))
-            }
-            db::StepAction::ApplySuggestion | db::StepAction::GenerateTemplate => None,
+        attempt: step.attempt,
+        agent_id: step.agent_id.clone().unwrap_or_default(),
+        started_at: step.started_at.map(timestamp),
+        finished_at: step.finished_at.map(timestamp),
+        result: step.result.clone(),
+        action: step_action(step.action) as i32,
+        run_options: match step.action {
+            StepAction::RunPlaybook => Some(run_options_message(&step.run_options)),
+            StepAction::ApplySuggestion | StepAction::GenerateTemplate => None,
         },
-        suggestion_id: row.suggestion_id.clone().unwrap_or_default(),
-        template: row
-            .template
-            .as_ref()
-            .map(|template| stored_template(template).map(|spec| template_message(&spec)))
-            .transpose()?,
-        risk_reason: row.risk_reason.clone(),
-        hosts: json_list("step hosts", &row.hosts)?,
-        roles: json_list("step roles", &row.roles)?,
+        suggestion_id: step.suggestion_id.clone().unwrap_or_default(),
+        template: step.template.as_ref().map(template_message),
+        risk_reason: step.risk_reason.clone(),
+        hosts: step.hosts.clone(),
+        roles: step.roles.clone(),
     })
 }
 
-/// Positions a step waits for.
-pub fn depends_on(row: &step::Model) -> Result<Vec<i32>> {
-    serde_json::from_value(row.depends_on.clone())
-        .map_err(|error| OrchestratorError::corrupt("step dependencies", error))
+/// The kind of agent a step needs, as the API names it.
+pub fn domain_agent_kind(kind: domain::AgentKind) -> pb::AgentKind {
+    match kind {
+        domain::AgentKind::Infra => pb::AgentKind::Infra,
+        domain::AgentKind::Desktop => pb::AgentKind::Desktop,
+    }
 }
 
 pub fn agent_kind(kind: db::AgentKind) -> pb::AgentKind {

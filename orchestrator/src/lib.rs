@@ -20,6 +20,7 @@
 pub mod catalog;
 pub mod convert;
 mod dispatch;
+pub mod domain;
 pub mod engine;
 pub mod error;
 mod events;

@@ -6,7 +6,7 @@
 //! here means every rule of a request's life is tested without a database, and the engine's
 //! transactions only say how a decision is recorded.
 
-use chiffon_entity::{PlanStatus, RequestStatus, StepStatus};
+use crate::domain::{PlanStatus, RequestStatus, StepStatus};
 use std::time::Duration;
 use uuid::Uuid;
 

@@ -6,11 +6,10 @@
 
 use crate::convert;
 
+use crate::domain::{RiskLevel, StepAction};
 use crate::error::{OrchestratorError, Result};
 use crate::planner::{PlanDraft, REPOSITORY_CHANGE_SECONDS, RunOptions, StepDraft};
-use chiffon_entity::{
-    RiskLevel, StepAction, SuggestionCategory, SuggestionSeverity, SuggestionStatus, suggestion,
-};
+use chiffon_entity::{SuggestionCategory, SuggestionSeverity, SuggestionStatus, suggestion};
 use chiffon_proto::v1 as pb;
 
 /// Longest finding id an agent may report.

@@ -4,13 +4,14 @@ use super::lifecycle::{advance, emit, fail_running_step, finish_step, lock_work,
 use super::{Claim, Effects, Orchestrator, placement};
 use crate::catalog::{CatalogReport, validate_catalog};
 use crate::convert;
+use crate::domain::{Step, StepAction, StepStatus};
 use crate::error::{OrchestratorError, Result};
 use crate::events::NewEvent;
 use crate::machine::{self, ClaimDecision, ClaimedStep, Claimer};
 use crate::store::{self, agents::Registration};
 use crate::validate::{parse_id, validate_agent_id};
 use chiffon_bus::Envelope;
-use chiffon_entity::{AgentKind, AgentStatus, StepAction, StepStatus, agent, step};
+use chiffon_entity::{AgentKind, AgentStatus, agent};
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::RequestEventKind as Kind;
 use uuid::Uuid;
@@ -156,7 +157,7 @@ impl Orchestrator {
         };
         let claim = match machine::claim(&state(&request), claimed, claimer, placed_on.as_deref()) {
             ClaimDecision::Start => {
-                let step = store::steps::start(&txn, step, agent_id, instance_id).await?;
+                let step = store::steps::start(&txn, &step, agent_id, instance_id).await?;
                 let message = format!(
                     "step {} ({}) started on {agent_id}",
                     step.position, step.title
@@ -266,14 +267,16 @@ impl Orchestrator {
     }
 
     /// What the agent does for `step`: its action with the stored details.
-    async fn work_action(&self, step: &step::Model) -> Result<pb::work_item::Action> {
+    async fn work_action(&self, step: &Step) -> Result<pb::work_item::Action> {
         use pb::work_item::Action;
         Ok(match step.action {
             StepAction::RunPlaybook => {
-                let options = convert::stored_run_options(&step.run_options)?;
+                let options = step.run_options.clone();
                 Action::PlaybookRun(pb::PlaybookRun {
                     playbook: step.playbook.clone(),
-                    extra_vars: Some(convert::json_object_to_struct(&step.extra_vars)?),
+                    extra_vars: Some(convert::json_object_to_struct(&serde_json::Value::Object(
+                        step.extra_vars.clone(),
+                    ))?),
                     limit: options.limit,
                     tags: options.tags,
                     check_mode: options.check_mode,
@@ -299,9 +302,7 @@ impl Orchestrator {
                 let template = step.template.as_ref().ok_or_else(|| {
                     OrchestratorError::corrupt("step", "a template step names no template")
                 })?;
-                Action::GenerateTemplate(convert::template_message(&convert::stored_template(
-                    template,
-                )?))
+                Action::GenerateTemplate(convert::template_message(template))
             }
         })
     }
@@ -333,7 +334,7 @@ impl Orchestrator {
             plan_id: plan.id.to_string(),
             step_id: step.id.to_string(),
             attempt: step.attempt,
-            agent_kind: convert::agent_kind(step.agent_kind) as i32,
+            agent_kind: convert::domain_agent_kind(step.agent_kind) as i32,
             plan_content_hash: plan.content_hash.clone(),
             timeout: None,
             action: Some(self.work_action(&step).await?),

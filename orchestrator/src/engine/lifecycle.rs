@@ -7,6 +7,10 @@
 
 use super::{Effects, PlanWithSteps};
 use crate::convert;
+use crate::domain::{
+    ApprovalDecision, PlanRevision, PlanStatus, Request, RequestStatus, Step, StepAction,
+    StepStatus,
+};
 use crate::error::{OrchestratorError, Result};
 use crate::events::NewEvent;
 use crate::machine::{self, Refusal, RequestState, StepState, Transition};
@@ -14,9 +18,6 @@ use crate::planner::{PlanDraft, RunOptions};
 use crate::store::suggestions::FixOutcome;
 use crate::store::{self, Transaction, steps::Outcome};
 use crate::validate::display_name;
-use chiffon_entity::{
-    ApprovalDecision, PlanStatus, RequestStatus, StepAction, StepStatus, plan, request, step,
-};
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::RequestEventKind as Kind;
 use uuid::Uuid;
@@ -35,9 +36,9 @@ pub(super) async fn insert_request(
     fx: &mut Effects,
     text: &str,
     origin: RequestOrigin,
-) -> Result<request::Model> {
+) -> Result<Request> {
     let stored = store::requests::NewRequest {
-        run_options: convert::run_options_json(&origin.run_options),
+        run_options: origin.run_options,
         rerun_of: origin.rerun_of,
         suggestion_id: origin.suggestion_id,
     };
@@ -57,7 +58,7 @@ pub(super) async fn insert_request(
 pub(super) async fn propose(
     txn: &Transaction,
     fx: &mut Effects,
-    request: &mut request::Model,
+    request: &mut Request,
     draft: &PlanDraft,
     feedback: &str,
     planner_name: &str,
@@ -66,7 +67,7 @@ pub(super) async fn propose(
     let plan =
         store::plans::insert(txn, request.id, revision, draft, feedback, planner_name).await?;
     request.current_plan_revision = revision;
-    *request = store::requests::save(txn, request.clone()).await?;
+    *request = store::requests::save(txn, request).await?;
     let message = format!(
         "plan revision {revision} proposed with {} step(s): {}",
         plan.steps.len(),
@@ -80,16 +81,16 @@ pub(super) async fn propose(
 pub(super) async fn approve_revision(
     txn: &Transaction,
     fx: &mut Effects,
-    request: &mut request::Model,
-    plan: plan::Model,
+    request: &mut Request,
+    plan: PlanRevision,
     approver: &str,
     comment: &str,
-) -> Result<plan::Model> {
+) -> Result<PlanRevision> {
     let who = display_name(approver);
     store::plans::decide(txn, &plan, ApprovalDecision::Approved, who, comment).await?;
     let plan = store::plans::set_status(txn, plan, PlanStatus::Approved).await?;
     request.status = RequestStatus::Running;
-    *request = store::requests::save(txn, request.clone()).await?;
+    *request = store::requests::save(txn, request).await?;
     let message = format!("plan revision {} approved by {who}", plan.revision);
     emit(txn, fx, request, NewEvent::new(Kind::PlanApproved, message)).await?;
     advance(txn, fx, request).await?;
@@ -100,11 +101,10 @@ pub(super) async fn approve_revision(
 pub(super) async fn emit(
     txn: &Transaction,
     fx: &mut Effects,
-    request: &mut request::Model,
+    request: &mut Request,
     event: NewEvent,
 ) -> Result<()> {
-    let (recorded, updated) = store::events::record(txn, request.clone(), event).await?;
-    *request = updated;
+    let recorded = store::events::record(txn, request, event).await?;
     fx.events.push(recorded);
     Ok(())
 }
@@ -114,7 +114,7 @@ pub(super) async fn emit(
 pub(super) async fn open_decision(
     txn: &Transaction,
     plan_id: Uuid,
-) -> Result<(request::Model, plan::Model)> {
+) -> Result<(Request, PlanRevision)> {
     let found = store::plans::find(txn, plan_id).await?;
     let request = store::requests::lock(txn, found.request_id).await?;
     // Read again under the lock: a concurrent decision may have changed it.
@@ -134,8 +134,8 @@ pub(super) async fn open_decision(
 /// What a caller is told when `plan` cannot take a decision.
 pub(super) fn refusal_error(
     refusal: Refusal,
-    request: &request::Model,
-    plan: &plan::Model,
+    request: &Request,
+    plan: &PlanRevision,
 ) -> OrchestratorError {
     OrchestratorError::FailedPrecondition(match refusal {
         Refusal::Superseded { by } => format!(
@@ -169,7 +169,7 @@ pub(super) async fn close_revision(
     closing: Closing,
     decided_by: &str,
     note: &str,
-) -> Result<(request::Model, plan::Model)> {
+) -> Result<(Request, PlanRevision)> {
     let (mut request, plan) = open_decision(txn, plan_id).await?;
     let who = display_name(decided_by);
     let (decision, status, why, kind, message) = match closing {
@@ -205,7 +205,7 @@ pub(super) async fn lock_work(
     txn: &Transaction,
     request_id: Uuid,
     work: Uuid,
-) -> Result<(request::Model, step::Model)> {
+) -> Result<(Request, Step)> {
     let request = store::requests::lock(txn, request_id).await?;
     let step = store::steps::find_by_work(txn, work)
         .await?
@@ -217,7 +217,7 @@ pub(super) async fn lock_work(
 async fn close_unstarted(
     txn: &Transaction,
     fx: &mut Effects,
-    request: &mut request::Model,
+    request: &mut Request,
     plan_id: Uuid,
     status: StepStatus,
     why: &str,
@@ -226,7 +226,7 @@ async fn close_unstarted(
         let (id, position, title) = (step.id, step.position, step.title.clone());
         let never_ran = FixOutcome::Failed(format!("the fix never ran: {why}"));
         settle_suggestion(txn, &step, never_ran).await?;
-        store::steps::close(txn, step, status).await?;
+        store::steps::close(txn, &step, status).await?;
         let verb = if status == StepStatus::Cancelled {
             "cancelled"
         } else {
@@ -248,7 +248,7 @@ async fn close_unstarted(
 pub(super) async fn finish(
     txn: &Transaction,
     fx: &mut Effects,
-    request: &mut request::Model,
+    request: &mut Request,
     status: RequestStatus,
     reason: String,
 ) -> Result<()> {
@@ -272,7 +272,7 @@ pub(super) async fn finish(
     request.status = status;
     request.status_reason = reason;
     request.finished_at = Some(chrono::Utc::now());
-    *request = store::requests::save(txn, request.clone()).await?;
+    *request = store::requests::save(txn, request).await?;
     emit(txn, fx, request, NewEvent::new(kind, message).ending()).await
 }
 
@@ -280,8 +280,8 @@ pub(super) async fn finish(
 pub(super) async fn finish_step(
     txn: &Transaction,
     fx: &mut Effects,
-    request: &mut request::Model,
-    step: step::Model,
+    request: &mut Request,
+    step: Step,
     result: pb::WorkResult,
 ) -> Result<()> {
     let (status, kind, verb) = match result.status() {
@@ -312,7 +312,7 @@ pub(super) async fn finish_step(
         error: error.clone(),
         result: &result,
     };
-    store::steps::finish(txn, step, outcome).await?;
+    store::steps::finish(txn, &step, outcome).await?;
     let message = match &error {
         Some(error) => format!("step {position} ({title}) {verb}: {error}"),
         None => format!("step {position} ({title}) {verb}"),
@@ -323,11 +323,7 @@ pub(super) async fn finish_step(
 }
 
 /// Records on its suggestion how an apply-suggestion step ended; other steps have none.
-async fn settle_suggestion(
-    txn: &Transaction,
-    step: &step::Model,
-    outcome: FixOutcome<'_>,
-) -> Result<()> {
+async fn settle_suggestion(txn: &Transaction, step: &Step, outcome: FixOutcome<'_>) -> Result<()> {
     match (step.action, &step.suggestion_id) {
         (StepAction::ApplySuggestion, Some(suggestion_id)) => {
             store::suggestions::settle(txn, suggestion_id, step.request_id, outcome).await
@@ -340,7 +336,7 @@ async fn settle_suggestion(
 pub(super) async fn fail_running_step(
     txn: &Transaction,
     fx: &mut Effects,
-    step: step::Model,
+    step: Step,
     error: &str,
 ) -> Result<()> {
     let mut request = store::requests::lock(txn, step.request_id).await?;
@@ -368,7 +364,7 @@ pub(super) async fn fail_running_step(
 }
 
 /// The state machine's view of a request row.
-pub(super) fn state(request: &request::Model) -> RequestState {
+pub(super) fn state(request: &Request) -> RequestState {
     RequestState {
         status: request.status,
         cancel_requested: request.cancel_requested_at.is_some(),
@@ -378,13 +374,13 @@ pub(super) fn state(request: &request::Model) -> RequestState {
 }
 
 /// The state machine's view of a step row.
-fn step_state(step: &step::Model) -> Result<StepState> {
+fn step_state(step: &Step) -> Result<StepState> {
     Ok(StepState {
         id: step.id,
         position: step.position,
         title: step.title.clone(),
         status: step.status,
-        depends_on: convert::depends_on(step)?,
+        depends_on: step.depends_on.clone(),
         work_id: step.work_id,
         error: step.error.clone(),
     })
@@ -395,7 +391,7 @@ fn step_state(step: &step::Model) -> Result<StepState> {
 pub(super) async fn advance(
     txn: &Transaction,
     fx: &mut Effects,
-    request: &mut request::Model,
+    request: &mut Request,
 ) -> Result<()> {
     if request.finished_at.is_some() {
         return Ok(());
@@ -431,15 +427,15 @@ pub(super) async fn advance(
 async fn queue_step(
     txn: &Transaction,
     fx: &mut Effects,
-    request: &mut request::Model,
-    step: step::Model,
+    request: &mut Request,
+    step: Step,
 ) -> Result<()> {
-    let step = store::steps::queue(txn, step).await?;
+    let step = store::steps::queue(txn, &step).await?;
     let message = format!(
         "step {} ({}) queued for {} agents",
         step.position,
         step.title,
-        chiffon_bus::agent_kind_slug(convert::agent_kind(step.agent_kind))
+        chiffon_bus::agent_kind_slug(convert::domain_agent_kind(step.agent_kind))
     );
     emit(
         txn,

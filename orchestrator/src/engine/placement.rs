@@ -6,15 +6,12 @@
 //! since another agent's checkout may differ or not exist); scheduling by capacity plugs in
 //! here.
 
+use crate::domain::{Step, StepAction};
 use crate::error::Result;
 use crate::store;
-use chiffon_entity::{StepAction, step};
 
 /// The agent `step` must run on, if it is bound to one.
-pub(super) async fn placed_on(
-    db: &impl store::Reader,
-    step: &step::Model,
-) -> Result<Option<String>> {
+pub(super) async fn placed_on(db: &impl store::Reader, step: &Step) -> Result<Option<String>> {
     match (&step.action, &step.suggestion_id) {
         (StepAction::ApplySuggestion, Some(suggestion_id)) => Ok(Some(
             store::suggestions::find(db, suggestion_id).await?.agent_id,

@@ -6,6 +6,7 @@ use super::lifecycle::{
 };
 use super::{Effects, Orchestrator, PlanWithSteps};
 use crate::convert;
+use crate::domain::{PlanStatus, Request, RequestStatus};
 use crate::error::{OrchestratorError, Result};
 use crate::events::NewEvent;
 use crate::machine;
@@ -15,7 +16,6 @@ use crate::validate::{
     MAX_NOTE, MAX_REQUEST_TEXT, check_length, display_name, page_cursor, page_size_within,
     required_note, split_page,
 };
-use chiffon_entity::{PlanStatus, RequestStatus, request};
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::RequestEventKind as Kind;
 use chiffon_types::RunOptions;
@@ -32,7 +32,7 @@ impl Orchestrator {
         &self,
         text: &str,
         run_options: RunOptions,
-    ) -> Result<(request::Model, PlanWithSteps)> {
+    ) -> Result<(Request, PlanWithSteps)> {
         let text = text.trim();
         if text.is_empty() {
             return Err(OrchestratorError::InvalidArgument(
@@ -65,7 +65,7 @@ impl Orchestrator {
     }
 
     /// One request.
-    pub async fn get_request(&self, id: Uuid) -> Result<request::Model> {
+    pub async fn get_request(&self, id: Uuid) -> Result<Request> {
         store::requests::find(self.db(), id).await
     }
 
@@ -75,7 +75,7 @@ impl Orchestrator {
         page_size: i32,
         page_token: &str,
         status: Option<RequestStatus>,
-    ) -> Result<(Vec<request::Model>, String)> {
+    ) -> Result<(Vec<Request>, String)> {
         let size = page_size_within(page_size, DEFAULT_PAGE, MAX_PAGE)?;
         let after = page_cursor(page_token)?;
         let rows = store::requests::page(self.db(), after, status, size + 1).await?;
@@ -107,7 +107,7 @@ impl Orchestrator {
         content_hash: &str,
         approver: &str,
         comment: &str,
-    ) -> Result<(request::Model, PlanWithSteps)> {
+    ) -> Result<(Request, PlanWithSteps)> {
         if content_hash.trim().is_empty() {
             return Err(OrchestratorError::InvalidArgument(
                 "content_hash is required: pass the content_hash of the plan revision you reviewed"
@@ -141,7 +141,7 @@ impl Orchestrator {
     }
 
     /// Rejects one plan revision; the request ends as rejected.
-    pub async fn reject(&self, id: Uuid, reason: &str, approver: &str) -> Result<request::Model> {
+    pub async fn reject(&self, id: Uuid, reason: &str, approver: &str) -> Result<Request> {
         let reason = required_note("reason", reason)?;
         let txn = store::begin(self.db()).await?;
         let mut fx = Effects::default();
@@ -189,7 +189,7 @@ impl Orchestrator {
                 feedback: &feedback,
                 catalog: &self.catalog().await?,
                 threshold: self.config().match_threshold,
-                options: &convert::stored_run_options(&request.run_options)?,
+                options: &request.run_options,
             })
             .await?;
         let txn = store::begin(self.db()).await?;
@@ -211,7 +211,7 @@ impl Orchestrator {
 
     /// Cancels a request: undecided plans and steps that did not start are cancelled, running
     /// steps are told to stop and the request ends once they have.
-    pub async fn cancel(&self, id: Uuid, reason: &str) -> Result<request::Model> {
+    pub async fn cancel(&self, id: Uuid, reason: &str) -> Result<Request> {
         check_length("reason", reason, MAX_NOTE)?;
         let reason = match reason.trim() {
             "" => "no reason given",
@@ -236,7 +236,7 @@ impl Orchestrator {
         }
         request.cancel_requested_at = Some(chrono::Utc::now());
         request.status_reason = format!("cancelled: {reason}");
-        request = store::requests::save(&txn, request).await?;
+        request = store::requests::save(&txn, &request).await?;
         emit(
             &txn,
             &mut fx,

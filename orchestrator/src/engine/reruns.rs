@@ -3,10 +3,10 @@
 use super::lifecycle::{RequestOrigin, approve_revision, insert_request, propose};
 use super::{Effects, Orchestrator, PlanWithSteps, RERUN_PLANNER};
 use crate::convert;
+use crate::domain::{Request, RequestStatus, Step, StepAction, StepStatus};
 use crate::error::{OrchestratorError, Result};
 use crate::planner::{PlanDraft, RunOptions, StepDraft};
 use crate::store;
-use chiffon_entity::{RequestStatus, StepAction, StepStatus, request, step};
 use chiffon_proto::v1 as pb;
 use uuid::Uuid;
 
@@ -18,7 +18,7 @@ impl Orchestrator {
         &self,
         id: Uuid,
         approver: &str,
-    ) -> Result<(request::Model, PlanWithSteps, Vec<String>)> {
+    ) -> Result<(Request, PlanWithSteps, Vec<String>)> {
         let txn = store::begin(self.db()).await?;
         let mut fx = Effects::default();
         let original = store::requests::lock(&txn, id).await?;
@@ -48,10 +48,7 @@ impl Orchestrator {
                 failed.position, failed.title
             )));
         }
-        let hosts = match failed.result.as_deref() {
-            Some(bytes) => failed_hosts(&convert::stored_result(bytes)?),
-            None => Vec::new(),
-        };
+        let hosts = failed.result.as_ref().map(failed_hosts).unwrap_or_default();
         if hosts.is_empty() {
             return Err(OrchestratorError::FailedPrecondition(format!(
                 "step {} ({}) of request {id} failed before any host ran a task ({}); no host \
@@ -76,9 +73,9 @@ impl Orchestrator {
         }
         let run_options = RunOptions {
             limit: hosts.join(","),
-            ..convert::stored_run_options(&original.run_options)?
+            ..original.run_options.clone()
         };
-        let rerun: Vec<&step::Model> = steps
+        let rerun: Vec<&Step> = steps
             .iter()
             .filter(|step| step.position >= failed.position && step.status != StepStatus::Succeeded)
             .collect();
@@ -115,11 +112,7 @@ fn failed_hosts(result: &pb::WorkResult) -> Vec<String> {
 
 /// The plan of a re-run: `steps` of `original` (the failed one first), renumbered from 1 with
 /// their dependencies on each other kept and those on steps that already succeeded dropped.
-fn rerun_plan(
-    original: &request::Model,
-    steps: &[&step::Model],
-    hosts: &[String],
-) -> Result<PlanDraft> {
+fn rerun_plan(original: &Request, steps: &[&Step], hosts: &[String]) -> Result<PlanDraft> {
     let new_position = |old: i32| {
         steps
             .iter()
@@ -128,10 +121,6 @@ fn rerun_plan(
     };
     let mut drafts = Vec::with_capacity(steps.len());
     for (index, step) in steps.iter().enumerate() {
-        let extra_vars = match &step.extra_vars {
-            serde_json::Value::Object(vars) => vars.clone(),
-            _ => serde_json::Map::new(),
-        };
         drafts.push(StepDraft {
             position: index as i32 + 1,
             title: step.title.clone(),
@@ -143,25 +132,23 @@ fn rerun_plan(
                 step.rationale
             ),
             playbook: (!step.playbook.is_empty()).then(|| step.playbook.clone()),
-            depends_on: convert::depends_on(step)?
-                .into_iter()
+            depends_on: step
+                .depends_on
+                .iter()
+                .copied()
                 .filter_map(new_position)
                 .collect(),
             risk: step.risk,
             risk_reason: step.risk_reason.clone(),
             // The re-run is limited to the hosts that failed: those are the ones it touches.
             hosts: hosts.to_vec(),
-            roles: convert::json_list("step roles", &step.roles)?,
+            roles: step.roles.clone(),
             estimated_seconds: step.estimated_seconds,
-            extra_vars,
+            extra_vars: step.extra_vars.clone(),
             action: step.action,
-            run_options: convert::stored_run_options(&step.run_options)?,
+            run_options: step.run_options.clone(),
             suggestion_id: step.suggestion_id.clone(),
-            template: step
-                .template
-                .as_ref()
-                .map(convert::stored_template)
-                .transpose()?,
+            template: step.template.clone(),
         });
     }
     let titles: Vec<String> = drafts

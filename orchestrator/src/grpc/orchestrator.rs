@@ -45,7 +45,7 @@ impl OrchestratorService for OrchestratorApi {
             )
             .await?;
         Ok(Response::new(pb::SubmitRequestResponse {
-            request: Some(convert::request(&request)?),
+            request: Some(convert::request(&request)),
             plan: Some(plan(&proposed)?),
         }))
     }
@@ -59,7 +59,7 @@ impl OrchestratorService for OrchestratorApi {
             .get_request(id("request_id", &request.into_inner().request_id)?)
             .await?;
         Ok(Response::new(pb::GetRequestResponse {
-            request: Some(convert::request(&found)?),
+            request: Some(convert::request(&found)),
         }))
     }
 
@@ -74,10 +74,7 @@ impl OrchestratorService for OrchestratorApi {
             .list_requests(request.page_size, &request.page_token, status)
             .await?;
         Ok(Response::new(pb::ListRequestsResponse {
-            requests: requests
-                .iter()
-                .map(convert::request)
-                .collect::<Result<_, _>>()?,
+            requests: requests.iter().map(convert::request).collect(),
             next_page_token,
         }))
     }
@@ -111,7 +108,7 @@ impl OrchestratorService for OrchestratorApi {
             )
             .await?;
         Ok(Response::new(pb::ApprovePlanResponse {
-            request: Some(convert::request(&updated)?),
+            request: Some(convert::request(&updated)),
             plan: Some(plan(&approved)?),
         }))
     }
@@ -130,7 +127,7 @@ impl OrchestratorService for OrchestratorApi {
             )
             .await?;
         Ok(Response::new(pb::RejectPlanResponse {
-            request: Some(convert::request(&updated)?),
+            request: Some(convert::request(&updated)),
         }))
     }
 
@@ -162,7 +159,7 @@ impl OrchestratorService for OrchestratorApi {
             .cancel(id("request_id", &request.request_id)?, &request.reason)
             .await?;
         Ok(Response::new(pb::CancelRequestResponse {
-            request: Some(convert::request(&updated)?),
+            request: Some(convert::request(&updated)),
         }))
     }
 
@@ -176,7 +173,7 @@ impl OrchestratorService for OrchestratorApi {
             .rerun_failed_hosts(id("request_id", &request.request_id)?, &request.approver)
             .await?;
         Ok(Response::new(pb::RerunFailedHostsResponse {
-            request: Some(convert::request(&rerun)?),
+            request: Some(convert::request(&rerun)),
             plan: Some(plan(&approved)?),
             hosts,
         }))

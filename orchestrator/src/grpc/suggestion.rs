@@ -66,7 +66,7 @@ impl SuggestionService for SuggestionApi {
             .await?;
         Ok(Response::new(pb::AcceptSuggestionResponse {
             suggestion: Some(convert::suggestion(&suggestion)?),
-            request: Some(convert::request(&accepted)?),
+            request: Some(convert::request(&accepted)),
         }))
     }
 }

@@ -20,9 +20,8 @@ mod template;
 pub use chiffon_types::RunOptions;
 pub use template::template_request;
 
+use crate::domain::{RiskLevel, StepAction};
 use crate::mapping::{self, MatchOutcome, Matcher, PlaybookMatch, stated_options};
-use chiffon_entity::StepAction;
-use chiffon_entity::step::RiskLevel;
 use chiffon_proto::v1::Playbook;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -76,7 +75,6 @@ pub struct StepDraft {
     /// Positions that must succeed first.
     pub depends_on: Vec<i32>,
     /// How much harm it can do.
-    #[serde(serialize_with = "serialize_risk")]
     pub risk: RiskLevel,
     /// Why it has that risk, for the approver.
     pub risk_reason: String,
@@ -124,17 +122,6 @@ impl StepDraft {
     pub fn needs_custom_playbook(&self) -> bool {
         self.action == StepAction::RunPlaybook && self.playbook.is_none()
     }
-}
-
-fn serialize_risk<S: serde::Serializer>(
-    risk: &RiskLevel,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(match risk {
-        RiskLevel::Low => "low",
-        RiskLevel::Medium => "medium",
-        RiskLevel::High => "high",
-    })
 }
 
 impl PlanDraft {

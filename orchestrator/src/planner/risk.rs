@@ -1,7 +1,7 @@
 //! How much harm a playbook step can do, and why, in words an approver checks.
 
+use crate::domain::RiskLevel;
 use crate::mapping::{self, PlaybookMatch};
-use chiffon_entity::step::RiskLevel;
 use std::collections::BTreeSet;
 
 /// Words in a playbook's or part's name, path or tags that say it destroys or rebuilds.

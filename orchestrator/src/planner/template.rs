@@ -2,8 +2,7 @@
 //! request's words and planned as one step that writes a playbook and role scaffold on a branch.
 
 use super::{PlanDraft, REPOSITORY_CHANGE_SECONDS, RunOptions, StepDraft, TemplateSpec};
-use chiffon_entity::StepAction;
-use chiffon_entity::step::RiskLevel;
+use crate::domain::{RiskLevel, StepAction};
 use chiffon_types::{Deployment, template_choices};
 
 /// The one-step plan that writes the scaffold `template` describes.

@@ -2,14 +2,17 @@
 
 use super::now;
 use crate::convert;
+use crate::domain::Request;
 use crate::error::Result;
 use crate::events::NewEvent;
 use chiffon_entity::{event, request};
 use chiffon_proto::v1::RequestEvent;
 use prost::Message as _;
 use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _,
-    QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    ActiveModelTrait as _,
+    ActiveValue::{Set, Unchanged},
+    ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+    QuerySelect as _,
 };
 use uuid::Uuid;
 
@@ -23,18 +26,24 @@ pub(crate) async fn already_recorded(db: &impl ConnectionTrait, dedupe_key: &str
 }
 
 /// Appends `new` to the history of `request` (which the caller has locked by updating it in the
-/// same transaction) and returns the recorded event and the request with its new sequence.
+/// same transaction), advances the request's sequence and returns the recorded event.
 pub(crate) async fn record(
     db: &impl ConnectionTrait,
-    request: request::Model,
+    request: &mut Request,
     new: NewEvent,
-) -> Result<(RequestEvent, request::Model)> {
+) -> Result<RequestEvent> {
     let now = now();
     let sequence = request.last_event_sequence + 1;
-    let mut active: request::ActiveModel = request.into();
-    active.last_event_sequence = Set(sequence);
-    active.updated_at = Set(now);
-    let request = active.update(db).await?;
+    request::ActiveModel {
+        id: Unchanged(request.id),
+        last_event_sequence: Set(sequence),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    request.last_event_sequence = sequence;
+    request.updated_at = now;
     let row = event::ActiveModel {
         request_id: Set(request.id),
         sequence: Set(sequence),
@@ -50,7 +59,7 @@ pub(crate) async fn record(
     }
     .insert(db)
     .await?;
-    Ok((convert::event(&row)?, request))
+    convert::event(&row)
 }
 
 /// Up to `limit` events of `request_id` after sequence `after`, in order.

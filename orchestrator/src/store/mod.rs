@@ -13,6 +13,7 @@ pub(crate) mod catalog;
 pub(crate) mod events;
 pub(crate) mod plans;
 pub(crate) mod requests;
+mod rows;
 pub(crate) mod steps;
 pub(crate) mod suggestions;
 

@@ -1,15 +1,16 @@
 //! Plan revisions with their steps, and the one decision each revision gets.
 
-use super::{Transaction, now};
-use crate::convert;
+use super::{Transaction, now, rows};
+use crate::domain::{
+    AgentKind, ApprovalDecision, PlanRevision, PlanStatus, Request, Step, StepStatus,
+};
 use crate::error::{OrchestratorError, Result};
 use crate::planner::PlanDraft;
-use chiffon_entity::{
-    AgentKind, ApprovalDecision, PlanStatus, StepStatus, approval, plan, request, step,
-};
+use chiffon_entity::{approval, plan, step};
 use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _,
-    QueryFilter as _, QueryOrder as _,
+    ActiveModelTrait as _,
+    ActiveValue::{Set, Unchanged},
+    ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, QueryOrder as _,
 };
 use uuid::Uuid;
 
@@ -17,16 +18,17 @@ use uuid::Uuid;
 #[derive(Debug, Clone)]
 pub struct PlanWithSteps {
     /// The revision.
-    pub plan: plan::Model,
+    pub plan: PlanRevision,
     /// Its steps by position.
-    pub steps: Vec<step::Model>,
+    pub steps: Vec<Step>,
 }
 
 /// The plan `id`.
-pub(crate) async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<plan::Model> {
+pub(crate) async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<PlanRevision> {
     plan::Entity::find_by_id(id)
         .one(db)
         .await?
+        .map(rows::plan)
         .ok_or_else(|| OrchestratorError::not_found("plan", id.to_string()))
 }
 
@@ -35,12 +37,13 @@ pub(crate) async fn revision(
     db: &impl ConnectionTrait,
     request_id: Uuid,
     revision: i32,
-) -> Result<plan::Model> {
+) -> Result<PlanRevision> {
     plan::Entity::find()
         .filter(plan::Column::RequestId.eq(request_id))
         .filter(plan::Column::Revision.eq(revision))
         .one(db)
         .await?
+        .map(rows::plan)
         .ok_or_else(|| {
             OrchestratorError::not_found(
                 "plan revision",
@@ -50,10 +53,7 @@ pub(crate) async fn revision(
 }
 
 /// The request's current revision, which must exist.
-pub(crate) async fn current(
-    db: &impl ConnectionTrait,
-    request: &request::Model,
-) -> Result<plan::Model> {
+pub(crate) async fn current(db: &impl ConnectionTrait, request: &Request) -> Result<PlanRevision> {
     revision(db, request.id, request.current_plan_revision)
         .await
         .map_err(|error| match error {
@@ -71,13 +71,16 @@ pub(crate) async fn current(
 /// `plan` with its steps by position.
 pub(crate) async fn with_steps(
     db: &impl ConnectionTrait,
-    plan: plan::Model,
+    plan: PlanRevision,
 ) -> Result<PlanWithSteps> {
     let steps = step::Entity::find()
         .filter(step::Column::PlanId.eq(plan.id))
         .order_by_asc(step::Column::Position)
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(rows::step)
+        .collect::<Result<_>>()?;
     Ok(PlanWithSteps { plan, steps })
 }
 
@@ -94,7 +97,7 @@ pub(crate) async fn insert(
         id: Set(Uuid::now_v7()),
         request_id: Set(request_id),
         revision: Set(revision),
-        status: Set(PlanStatus::Proposed),
+        status: Set(PlanStatus::Proposed.into()),
         summary: Set(draft.summary.clone()),
         content_hash: Set(draft.content_hash()),
         feedback: Set(feedback.to_owned()),
@@ -103,6 +106,7 @@ pub(crate) async fn insert(
     }
     .insert(txn)
     .await?;
+    let plan = rows::plan(plan);
     let mut steps = Vec::with_capacity(draft.steps.len());
     for draft_step in &draft.steps {
         let row = step::ActiveModel {
@@ -112,17 +116,17 @@ pub(crate) async fn insert(
             position: Set(draft_step.position),
             title: Set(draft_step.title.clone()),
             rationale: Set(draft_step.rationale.clone()),
-            agent_kind: Set(AgentKind::Infra),
+            agent_kind: Set(AgentKind::Infra.into()),
             playbook: Set(draft_step.playbook.clone().unwrap_or_default()),
             custom_playbook_needed: Set(draft_step.needs_custom_playbook()),
             depends_on: Set(serde_json::json!(draft_step.depends_on)),
-            risk: Set(draft_step.risk),
+            risk: Set(draft_step.risk.into()),
             risk_reason: Set(draft_step.risk_reason.clone()),
             hosts: Set(serde_json::json!(draft_step.hosts)),
             roles: Set(serde_json::json!(draft_step.roles)),
             estimated_seconds: Set(draft_step.estimated_seconds),
             extra_vars: Set(serde_json::Value::Object(draft_step.extra_vars.clone())),
-            status: Set(StepStatus::Pending),
+            status: Set(StepStatus::Pending.into()),
             attempt: Set(0),
             work_id: Set(None),
             agent_id: Set(None),
@@ -133,15 +137,15 @@ pub(crate) async fn insert(
             exit_code: Set(None),
             error: Set(None),
             result: Set(None),
-            action: Set(draft_step.action),
-            run_options: Set(convert::run_options_json(&draft_step.run_options)),
+            action: Set(draft_step.action.into()),
+            run_options: Set(rows::run_options_json(&draft_step.run_options)),
             suggestion_id: Set(draft_step.suggestion_id.clone()),
             template: Set(draft_step
                 .template
                 .as_ref()
                 .map(|template| serde_json::json!(template))),
         };
-        steps.push(row.insert(txn).await?);
+        steps.push(rows::step(row.insert(txn).await?)?);
     }
     Ok(PlanWithSteps { plan, steps })
 }
@@ -149,19 +153,24 @@ pub(crate) async fn insert(
 /// Sets the status of `plan`.
 pub(crate) async fn set_status(
     txn: &Transaction,
-    plan: plan::Model,
+    plan: PlanRevision,
     status: PlanStatus,
-) -> Result<plan::Model> {
-    let mut active: plan::ActiveModel = plan.into();
-    active.status = Set(status);
-    Ok(active.update(txn).await?)
+) -> Result<PlanRevision> {
+    let row = plan::ActiveModel {
+        id: Unchanged(plan.id),
+        status: Set(status.into()),
+        ..Default::default()
+    }
+    .update(txn)
+    .await?;
+    Ok(rows::plan(row))
 }
 
 /// Records the one decision a plan revision gets, bound to its content hash; the unique plan
 /// id makes a concurrent second decision fail instead of both succeeding.
 pub(crate) async fn decide(
     txn: &Transaction,
-    plan: &plan::Model,
+    plan: &PlanRevision,
     decision: ApprovalDecision,
     decided_by: &str,
     comment: &str,
@@ -172,7 +181,7 @@ pub(crate) async fn decide(
         request_id: Set(plan.request_id),
         revision: Set(plan.revision),
         content_hash: Set(plan.content_hash.clone()),
-        decision: Set(decision),
+        decision: Set(decision.into()),
         decided_by: Set(decided_by.to_owned()),
         comment: Set(comment.trim().to_owned()),
         created_at: Set(now()),

@@ -1,0 +1,134 @@
+//! Rows into domain values and back: statuses between the entities' enums and the domain's, and
+//! the JSON columns of requests and steps decoded into typed fields.
+
+use crate::convert::{json_list, stored_result};
+use crate::domain::{self, PlanRevision, Request, Step};
+use crate::error::{OrchestratorError, Result};
+use crate::planner::TemplateSpec;
+use chiffon_entity::{self as row, plan, request, step};
+use chiffon_types::RunOptions;
+
+/// `From` both ways between an entity enum and the domain enum of the same name and variants.
+macro_rules! same_variants {
+    ($name:ident: $($variant:ident),+ $(,)?) => {
+        impl From<row::$name> for domain::$name {
+            fn from(value: row::$name) -> Self {
+                match value {
+                    $(row::$name::$variant => Self::$variant,)+
+                }
+            }
+        }
+
+        impl From<domain::$name> for row::$name {
+            fn from(value: domain::$name) -> Self {
+                match value {
+                    $(domain::$name::$variant => Self::$variant,)+
+                }
+            }
+        }
+    };
+}
+
+same_variants!(RequestStatus: AwaitingApproval, Running, Succeeded, Failed, Cancelled, Rejected);
+same_variants!(PlanStatus: Proposed, Approved, Rejected, Superseded, Cancelled);
+same_variants!(StepStatus: Pending, Queued, Running, Succeeded, Failed, Cancelled, Skipped);
+same_variants!(StepAction: RunPlaybook, ApplySuggestion, GenerateTemplate);
+same_variants!(RiskLevel: Low, Medium, High);
+same_variants!(AgentKind: Infra, Desktop);
+same_variants!(ApprovalDecision: Approved, Rejected, RevisionRequested);
+
+/// Run options as stored on a request or step; NULL or `{}` is no options.
+pub(crate) fn run_options(value: &serde_json::Value) -> Result<RunOptions> {
+    if value.is_null() {
+        return Ok(RunOptions::default());
+    }
+    serde_json::from_value(value.clone())
+        .map_err(|error| OrchestratorError::corrupt("run options", error))
+}
+
+/// The JSON stored for `options`.
+pub(crate) fn run_options_json(options: &RunOptions) -> serde_json::Value {
+    serde_json::json!(options)
+}
+
+/// A request row as the domain sees it.
+pub(crate) fn request(row: request::Model) -> Result<Request> {
+    Ok(Request {
+        run_options: run_options(&row.run_options)?,
+        id: row.id,
+        text: row.text,
+        status: row.status.into(),
+        status_reason: row.status_reason,
+        current_plan_revision: row.current_plan_revision,
+        last_event_sequence: row.last_event_sequence,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        finished_at: row.finished_at,
+        cancel_requested_at: row.cancel_requested_at,
+        rerun_of: row.rerun_of_request_id,
+        suggestion_id: row.suggestion_id,
+    })
+}
+
+/// A plan row as the domain sees it.
+pub(crate) fn plan(row: plan::Model) -> PlanRevision {
+    PlanRevision {
+        id: row.id,
+        request_id: row.request_id,
+        revision: row.revision,
+        status: row.status.into(),
+        summary: row.summary,
+        content_hash: row.content_hash,
+        feedback: row.feedback,
+        planner: row.planner,
+        created_at: row.created_at,
+    }
+}
+
+/// A step row as the domain sees it, its JSON columns decoded.
+pub(crate) fn step(row: step::Model) -> Result<Step> {
+    let extra_vars = match row.extra_vars {
+        serde_json::Value::Object(vars) => vars,
+        _ => serde_json::Map::new(),
+    };
+    Ok(Step {
+        depends_on: serde_json::from_value(row.depends_on)
+            .map_err(|error| OrchestratorError::corrupt("step dependencies", error))?,
+        hosts: json_list("step hosts", &row.hosts)?,
+        roles: json_list("step roles", &row.roles)?,
+        result: row.result.as_deref().map(stored_result).transpose()?,
+        run_options: run_options(&row.run_options)?,
+        template: row
+            .template
+            .map(|template| {
+                serde_json::from_value::<TemplateSpec>(template)
+                    .map_err(|error| OrchestratorError::corrupt("step template", error))
+            })
+            .transpose()?,
+        id: row.id,
+        plan_id: row.plan_id,
+        request_id: row.request_id,
+        position: row.position,
+        title: row.title,
+        rationale: row.rationale,
+        agent_kind: row.agent_kind.into(),
+        playbook: row.playbook,
+        custom_playbook_needed: row.custom_playbook_needed,
+        risk: row.risk.into(),
+        risk_reason: row.risk_reason,
+        estimated_seconds: row.estimated_seconds,
+        extra_vars,
+        status: row.status.into(),
+        attempt: row.attempt,
+        work_id: row.work_id,
+        agent_id: row.agent_id,
+        instance_id: row.instance_id,
+        queued_at: row.queued_at,
+        started_at: row.started_at,
+        finished_at: row.finished_at,
+        exit_code: row.exit_code,
+        error: row.error,
+        action: row.action.into(),
+        suggestion_id: row.suggestion_id,
+    })
+}
