@@ -5,7 +5,7 @@
 //! - each crate depends only on what its layer may know: agents never reach the database,
 //!   only the bus speaks AMQP, protobuf's runtime stays with the contracts, the bus's wire codec,
 //!   the orchestrator's API and the CLI;
-//! - inside the orchestrator only the `store` module uses sea-orm;
+//! - inside the orchestrator only the `store` module uses sea-orm and its entities;
 //! - the settings' environment variables are named only by the binary, which hands their
 //!   values to the libraries.
 

@@ -1,17 +1,12 @@
 //! Conversions to the `chiffon.v1` messages: the domain's requests, plans and steps, and the
 //! rows of the aggregates that have no domain types yet (agents, catalog, suggestions, events).
 
-use crate::domain::{self, PlanRevision, Request, Step};
+use crate::domain::{self, Agent, PlanRevision, Request, Step, Suggestion};
 use crate::error::{OrchestratorError, Result};
 use crate::mapping::MatchOutcome;
 use crate::planner::{RunOptions, TemplateSpec};
-use chiffon_entity as db;
-use chiffon_entity::{agent, catalog_issue, catalog_playbook, event, suggestion};
 use chiffon_proto::v1 as pb;
 use chiffon_types::BranchCommit;
-use prost::Message as _;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 /// A protobuf timestamp from a stored time.
 pub fn timestamp(time: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
@@ -147,7 +142,7 @@ pub fn step(step: &Step) -> Result<pb::Step> {
         position: step.position,
         title: step.title.clone(),
         rationale: step.rationale.clone(),
-        agent_kind: domain_agent_kind(step.agent_kind) as i32,
+        agent_kind: agent_kind(step.agent_kind) as i32,
         playbook: step.playbook.clone(),
         custom_playbook_needed: step.custom_playbook_needed,
         depends_on: step.depends_on.clone(),
@@ -187,108 +182,46 @@ pub fn step(step: &Step) -> Result<pb::Step> {
     })
 }
 
-/// The kind of agent a step needs, as the API names it.
-pub fn domain_agent_kind(kind: domain::AgentKind) -> pb::AgentKind {
+pub fn agent_kind(kind: domain::AgentKind) -> pb::AgentKind {
     match kind {
         domain::AgentKind::Infra => pb::AgentKind::Infra,
         domain::AgentKind::Desktop => pb::AgentKind::Desktop,
     }
 }
 
-pub fn agent_kind(kind: db::AgentKind) -> pb::AgentKind {
-    match kind {
-        db::AgentKind::Infra => pb::AgentKind::Infra,
-        db::AgentKind::Desktop => pb::AgentKind::Desktop,
-    }
-}
-
-/// The stored kind of a requested kind; `None` for unspecified.
-pub fn agent_kind_filter(kind: pb::AgentKind) -> Option<db::AgentKind> {
+/// The kind a request names; `None` for unspecified.
+pub fn agent_kind_filter(kind: pb::AgentKind) -> Option<domain::AgentKind> {
     match kind {
         pb::AgentKind::Unspecified => None,
-        pb::AgentKind::Infra => Some(db::AgentKind::Infra),
-        pb::AgentKind::Desktop => Some(db::AgentKind::Desktop),
+        pb::AgentKind::Infra => Some(domain::AgentKind::Infra),
+        pb::AgentKind::Desktop => Some(domain::AgentKind::Desktop),
     }
 }
 
-pub fn agent(row: &agent::Model, playbook_count: usize) -> Result<pb::Agent> {
-    Ok(pb::Agent {
-        agent_id: row.id.clone(),
-        kind: agent_kind(row.kind) as i32,
-        hostname: row.hostname.clone(),
-        version: row.version.clone(),
-        status: match row.status {
-            db::AgentStatus::Online => pb::AgentStatus::Online,
-            db::AgentStatus::Offline => pb::AgentStatus::Offline,
+pub fn agent(agent: &Agent, playbook_count: usize) -> pb::Agent {
+    pb::Agent {
+        agent_id: agent.id.clone(),
+        kind: agent_kind(agent.kind) as i32,
+        hostname: agent.hostname.clone(),
+        version: agent.version.clone(),
+        status: match agent.status {
+            domain::AgentStatus::Online => pb::AgentStatus::Online,
+            domain::AgentStatus::Offline => pb::AgentStatus::Offline,
         } as i32,
-        registered_at: Some(timestamp(row.registered_at)),
-        last_seen_at: Some(timestamp(row.last_seen_at)),
+        registered_at: Some(timestamp(agent.registered_at)),
+        last_seen_at: Some(timestamp(agent.last_seen_at)),
         playbook_count: i32::try_from(playbook_count).unwrap_or(i32::MAX),
-        inventories: stored_inventories(row)?
-            .into_iter()
-            .map(|inventory| inventory.name)
+        inventories: agent
+            .inventories
+            .iter()
+            .map(|inventory| inventory.name.clone())
             .collect(),
-    })
-}
-
-/// The JSON stored on an agent row for its inventories; the agent id is the row's own.
-pub fn inventories_json(inventories: &[pb::Inventory]) -> serde_json::Value {
-    let stored: Vec<pb::Inventory> = inventories
-        .iter()
-        .map(|inventory| pb::Inventory {
-            agent_id: String::new(),
-            ..inventory.clone()
-        })
-        .collect();
-    serde_json::json!(stored)
-}
-
-/// The inventories stored on an agent row, the default first, each naming the agent.
-pub fn stored_inventories(row: &agent::Model) -> Result<Vec<pb::Inventory>> {
-    let mut inventories: Vec<pb::Inventory> = json_list("agent inventories", &row.inventories)?;
-    for inventory in &mut inventories {
-        inventory.agent_id.clone_from(&row.id);
     }
-    Ok(inventories)
-}
-
-pub fn event(row: &event::Model) -> Result<pb::RequestEvent> {
-    let kind = pb::RequestEventKind::from_str_name(&row.kind)
-        .ok_or_else(|| OrchestratorError::corrupt("event kind", &row.kind))?;
-    Ok(pb::RequestEvent {
-        request_id: row.request_id.to_string(),
-        sequence: row.sequence,
-        kind: kind as i32,
-        message: row.message.clone(),
-        occurred_at: Some(timestamp(row.created_at)),
-        step_id: row.step_id.map(|id| id.to_string()).unwrap_or_default(),
-        task: row
-            .task_event
-            .as_deref()
-            .map(|bytes| {
-                pb::TaskEvent::decode(bytes)
-                    .map_err(|error| OrchestratorError::corrupt("task event", error))
-            })
-            .transpose()?,
-        result: row.work_result.as_deref().map(stored_result).transpose()?,
-        ends_request: row.ends_request,
-    })
-}
-
-/// A work result as a step row keeps it.
-pub(crate) fn stored_result(bytes: &[u8]) -> Result<pb::WorkResult> {
-    pb::WorkResult::decode(bytes).map_err(|error| OrchestratorError::corrupt("work result", error))
 }
 
 /// The JSON stored for a fix commit.
 pub fn commit_json(commit: &pb::RepositoryCommit) -> serde_json::Value {
     serde_json::json!(BranchCommit::from(commit.clone()))
-}
-
-fn stored_commit(value: &serde_json::Value) -> Result<pb::RepositoryCommit> {
-    let commit: BranchCommit = serde_json::from_value(value.clone())
-        .map_err(|error| OrchestratorError::corrupt("suggestion commit", error))?;
-    Ok(commit.into())
 }
 
 /// The id the API shows for the finding `finding_id` of `agent_id`'s repository.
@@ -297,7 +230,7 @@ pub fn suggestion_id(agent_id: &str, finding_id: &str) -> String {
 }
 
 /// A stored suggestion as the API and the agents see it.
-pub fn suggestion(row: &suggestion::Model) -> Result<pb::Suggestion> {
+pub fn suggestion(row: &Suggestion) -> Result<pb::Suggestion> {
     Ok(pb::Suggestion {
         suggestion_id: row.suggestion_id.clone(),
         agent_id: row.agent_id.clone(),
@@ -310,168 +243,72 @@ pub fn suggestion(row: &suggestion::Model) -> Result<pb::Suggestion> {
         line: u32::try_from(row.line)
             .map_err(|_| OrchestratorError::corrupt("suggestion line", row.line))?,
         severity: match row.severity {
-            db::SuggestionSeverity::Error => pb::SuggestionSeverity::Error,
-            db::SuggestionSeverity::Warning => pb::SuggestionSeverity::Warning,
+            domain::SuggestionSeverity::Error => pb::SuggestionSeverity::Error,
+            domain::SuggestionSeverity::Warning => pb::SuggestionSeverity::Warning,
         } as i32,
         fixable: row.fixable,
         doc_url: row.doc_url.clone(),
         status: suggestion_status(row.status) as i32,
         request_id: row.request_id.map(|id| id.to_string()).unwrap_or_default(),
-        commit: row.commit.as_ref().map(stored_commit).transpose()?,
+        commit: row.commit.clone().map(Into::into),
         error: row.error.clone().unwrap_or_default(),
         first_seen_at: Some(timestamp(row.first_seen_at)),
         last_seen_at: Some(timestamp(row.last_seen_at)),
     })
 }
 
-pub fn suggestion_status(status: db::SuggestionStatus) -> pb::SuggestionStatus {
+pub fn suggestion_status(status: domain::SuggestionStatus) -> pb::SuggestionStatus {
     match status {
-        db::SuggestionStatus::Open => pb::SuggestionStatus::Open,
-        db::SuggestionStatus::Accepted => pb::SuggestionStatus::Accepted,
-        db::SuggestionStatus::Applied => pb::SuggestionStatus::Applied,
-        db::SuggestionStatus::Failed => pb::SuggestionStatus::Failed,
-        db::SuggestionStatus::Resolved => pb::SuggestionStatus::Resolved,
+        domain::SuggestionStatus::Open => pb::SuggestionStatus::Open,
+        domain::SuggestionStatus::Accepted => pb::SuggestionStatus::Accepted,
+        domain::SuggestionStatus::Applied => pb::SuggestionStatus::Applied,
+        domain::SuggestionStatus::Failed => pb::SuggestionStatus::Failed,
+        domain::SuggestionStatus::Resolved => pb::SuggestionStatus::Resolved,
     }
 }
 
-/// The stored status a list filter names; `None` for unspecified.
-pub fn suggestion_status_filter(status: pb::SuggestionStatus) -> Option<db::SuggestionStatus> {
+/// The status a list filter names; `None` for unspecified.
+pub fn suggestion_status_filter(status: pb::SuggestionStatus) -> Option<domain::SuggestionStatus> {
     match status {
         pb::SuggestionStatus::Unspecified => None,
-        pb::SuggestionStatus::Open => Some(db::SuggestionStatus::Open),
-        pb::SuggestionStatus::Accepted => Some(db::SuggestionStatus::Accepted),
-        pb::SuggestionStatus::Applied => Some(db::SuggestionStatus::Applied),
-        pb::SuggestionStatus::Failed => Some(db::SuggestionStatus::Failed),
-        pb::SuggestionStatus::Resolved => Some(db::SuggestionStatus::Resolved),
+        pb::SuggestionStatus::Open => Some(domain::SuggestionStatus::Open),
+        pb::SuggestionStatus::Accepted => Some(domain::SuggestionStatus::Accepted),
+        pb::SuggestionStatus::Applied => Some(domain::SuggestionStatus::Applied),
+        pb::SuggestionStatus::Failed => Some(domain::SuggestionStatus::Failed),
+        pb::SuggestionStatus::Resolved => Some(domain::SuggestionStatus::Resolved),
     }
 }
 
-fn suggestion_category(category: db::SuggestionCategory) -> pb::SuggestionCategory {
+fn suggestion_category(category: domain::SuggestionCategory) -> pb::SuggestionCategory {
     match category {
-        db::SuggestionCategory::Idempotency => pb::SuggestionCategory::Idempotency,
-        db::SuggestionCategory::ErrorHandling => pb::SuggestionCategory::ErrorHandling,
-        db::SuggestionCategory::Performance => pb::SuggestionCategory::Performance,
-        db::SuggestionCategory::BestPractices => pb::SuggestionCategory::BestPractices,
-        db::SuggestionCategory::Standards => pb::SuggestionCategory::Standards,
+        domain::SuggestionCategory::Idempotency => pb::SuggestionCategory::Idempotency,
+        domain::SuggestionCategory::ErrorHandling => pb::SuggestionCategory::ErrorHandling,
+        domain::SuggestionCategory::Performance => pb::SuggestionCategory::Performance,
+        domain::SuggestionCategory::BestPractices => pb::SuggestionCategory::BestPractices,
+        domain::SuggestionCategory::Standards => pb::SuggestionCategory::Standards,
     }
 }
 
-/// The stored category a message names; `None` for unspecified.
+/// The category a message names; `None` for unspecified.
 pub fn suggestion_category_filter(
     category: pb::SuggestionCategory,
-) -> Option<db::SuggestionCategory> {
+) -> Option<domain::SuggestionCategory> {
     match category {
         pb::SuggestionCategory::Unspecified => None,
-        pb::SuggestionCategory::Idempotency => Some(db::SuggestionCategory::Idempotency),
-        pb::SuggestionCategory::ErrorHandling => Some(db::SuggestionCategory::ErrorHandling),
-        pb::SuggestionCategory::Performance => Some(db::SuggestionCategory::Performance),
-        pb::SuggestionCategory::BestPractices => Some(db::SuggestionCategory::BestPractices),
-        pb::SuggestionCategory::Standards => Some(db::SuggestionCategory::Standards),
+        pb::SuggestionCategory::Idempotency => Some(domain::SuggestionCategory::Idempotency),
+        pb::SuggestionCategory::ErrorHandling => Some(domain::SuggestionCategory::ErrorHandling),
+        pb::SuggestionCategory::Performance => Some(domain::SuggestionCategory::Performance),
+        pb::SuggestionCategory::BestPractices => Some(domain::SuggestionCategory::BestPractices),
+        pb::SuggestionCategory::Standards => Some(domain::SuggestionCategory::Standards),
     }
 }
 
-/// The stored severity a message names; `None` for unspecified.
-pub fn suggestion_severity(severity: pb::SuggestionSeverity) -> Option<db::SuggestionSeverity> {
+/// The severity a message names; `None` for unspecified.
+pub fn suggestion_severity(severity: pb::SuggestionSeverity) -> Option<domain::SuggestionSeverity> {
     match severity {
         pb::SuggestionSeverity::Unspecified => None,
-        pb::SuggestionSeverity::Error => Some(db::SuggestionSeverity::Error),
-        pb::SuggestionSeverity::Warning => Some(db::SuggestionSeverity::Warning),
-    }
-}
-
-/// A compose stack as stored in `catalog_playbooks.compose_stacks`.
-#[derive(Serialize, Deserialize)]
-struct StoredComposeStack {
-    path: String,
-    #[serde(default)]
-    services: Vec<String>,
-    #[serde(default)]
-    images: Vec<String>,
-}
-
-/// A variable as stored in `catalog_playbooks.variables`.
-#[derive(Serialize, Deserialize)]
-struct StoredVariable {
-    name: String,
-    #[serde(default)]
-    default_source: String,
-    #[serde(default)]
-    default_value: String,
-}
-
-/// The JSON a catalog row keeps `playbook`'s compose stacks in.
-pub(crate) fn compose_stacks_json(playbook: &pb::Playbook) -> serde_json::Value {
-    let stacks: Vec<StoredComposeStack> = playbook
-        .compose_stacks
-        .iter()
-        .map(|stack| StoredComposeStack {
-            path: stack.path.clone(),
-            services: stack.services.clone(),
-            images: stack.images.clone(),
-        })
-        .collect();
-    serde_json::json!(stacks)
-}
-
-/// The JSON a catalog row keeps `playbook`'s variables in.
-pub(crate) fn variables_json(playbook: &pb::Playbook) -> serde_json::Value {
-    let variables: Vec<StoredVariable> = playbook
-        .variables
-        .iter()
-        .map(|variable| StoredVariable {
-            name: variable.name.clone(),
-            default_source: variable.default_source.clone(),
-            default_value: variable.default_value.clone(),
-        })
-        .collect();
-    serde_json::json!(variables)
-}
-
-/// A stored catalog row as the API and the planner see it.
-pub fn catalog_playbook(row: &catalog_playbook::Model) -> Result<pb::Playbook> {
-    let stacks: Vec<StoredComposeStack> = json_list("compose stacks", &row.compose_stacks)?;
-    let variables: Vec<StoredVariable> = json_list("playbook variables", &row.variables)?;
-    Ok(pb::Playbook {
-        path: row.path.clone(),
-        name: row.name.clone(),
-        hosts: json_list("playbook hosts", &row.hosts)?,
-        tags: json_list("playbook tags", &row.tags)?,
-        description: row.description.clone(),
-        roles: json_list("playbook roles", &row.roles)?,
-        services: json_list("playbook services", &row.services)?,
-        compose_stacks: stacks
-            .into_iter()
-            .map(|stack| pb::ComposeStack {
-                path: stack.path,
-                services: stack.services,
-                images: stack.images,
-            })
-            .collect(),
-        templates: json_list("playbook templates", &row.templates)?,
-        variables: variables
-            .into_iter()
-            .map(|variable| pb::PlaybookVariable {
-                name: variable.name,
-                default_source: variable.default_source,
-                default_value: variable.default_value,
-            })
-            .collect(),
-        plays: json_list("play names", &row.plays)?,
-        agent_id: row.agent_id.clone(),
-        play_details: json_list("plays", &row.play_details)?,
-        parts: json_list("playbook parts", &row.parts)?,
-        tasks: json_list("playbook tasks", &row.tasks)?,
-        handlers: json_list("playbook handlers", &row.handlers)?,
-    })
-}
-
-/// A stored catalog issue.
-pub fn catalog_issue(row: &catalog_issue::Model) -> pb::CatalogIssue {
-    pb::CatalogIssue {
-        path: row.path.clone(),
-        line: row.line,
-        message: row.message.clone(),
-        agent_id: row.agent_id.clone(),
+        pb::SuggestionSeverity::Error => Some(domain::SuggestionSeverity::Error),
+        pb::SuggestionSeverity::Warning => Some(domain::SuggestionSeverity::Warning),
     }
 }
 
@@ -498,17 +335,6 @@ pub fn match_response(outcome: MatchOutcome) -> pb::MatchPlaybooksResponse {
         threshold: outcome.threshold,
         advice: outcome.advice,
     }
-}
-
-/// A stored JSON array; NULL (never written) reads as empty.
-pub(crate) fn json_list<T: DeserializeOwned>(
-    what: &'static str,
-    value: &serde_json::Value,
-) -> Result<Vec<T>> {
-    if value.is_null() {
-        return Ok(Vec::new());
-    }
-    serde_json::from_value(value.clone()).map_err(|error| OrchestratorError::corrupt(what, error))
 }
 
 /// A stored JSON object as a protobuf `Struct`.

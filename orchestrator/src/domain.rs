@@ -202,3 +202,90 @@ pub enum ApprovalDecision {
     /// It is planned again with the reviewer's feedback.
     RevisionRequested,
 }
+
+/// Whether an agent is heard from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AgentStatus {
+    /// Its heartbeats arrive.
+    Online,
+    /// It stopped sending heartbeats.
+    Offline,
+}
+
+/// An agent as the orchestrator knows it: its current process and what it reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agent {
+    pub id: String,
+    pub kind: AgentKind,
+    pub hostname: String,
+    pub version: String,
+    /// Its current process; work is granted to this process only.
+    pub instance_id: String,
+    pub status: AgentStatus,
+    pub registered_at: Time,
+    pub last_seen_at: Time,
+    /// The inventories it runs against, its default first.
+    pub inventories: Vec<pb::Inventory>,
+}
+
+/// Where a suggestion is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SuggestionStatus {
+    /// Reported and not acted on.
+    Open,
+    /// Accepted: a request applies its fix.
+    Accepted,
+    /// Its fix is a commit on a branch.
+    Applied,
+    /// Its fix failed; it can be accepted again.
+    Failed,
+    /// The latest lint no longer reports it.
+    Resolved,
+}
+
+/// What kind of improvement a suggestion is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SuggestionCategory {
+    Idempotency,
+    ErrorHandling,
+    Performance,
+    BestPractices,
+    Standards,
+}
+
+/// How serious ansible-lint considers a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SuggestionSeverity {
+    Error,
+    Warning,
+}
+
+/// An ansible-lint finding an agent reported about its repository.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    pub id: Uuid,
+    /// The id the API shows: `<agent id>:<finding id>`.
+    pub suggestion_id: String,
+    pub agent_id: String,
+    /// The id the agent gave the finding, the same on every lint.
+    pub finding_id: String,
+    pub rule: String,
+    pub category: SuggestionCategory,
+    pub title: String,
+    pub reason: String,
+    pub details: String,
+    pub path: String,
+    pub line: i64,
+    pub severity: SuggestionSeverity,
+    pub fixable: bool,
+    pub doc_url: String,
+    pub status: SuggestionStatus,
+    /// The request applying its fix.
+    pub request_id: Option<Uuid>,
+    /// The fix's commit, once applied.
+    pub commit: Option<chiffon_types::BranchCommit>,
+    /// Why the fix failed.
+    pub error: Option<String>,
+    pub first_seen_at: Time,
+    pub last_seen_at: Time,
+}

@@ -4,8 +4,10 @@
 //! - [`grpc`] parses, checks and translates what callers send, and [`server`] serves it all over
 //!   one gRPC port;
 //! - [`engine`] carries out each operation in one transaction, split by aggregate;
-//! - `machine` decides what happens next in a request's life, as pure functions;
-//! - [`store`] is the only code that reads and writes the database (sea-orm);
+//! - `machine` decides what happens next in a request's life, as pure functions, on the
+//!   [`domain`] types the engine works with;
+//! - [`store`] is the only code that reads and writes the database (sea-orm), turning rows into
+//!   domain values and back;
 //! - [`planner`] turns a request's text into steps from the agents' catalogs, using
 //!   [`mapping`], which ranks catalog playbooks for a task with a confidence and reasons;
 //! - [`catalog`] holds the rules a reported catalog follows and the listing filter;

@@ -6,10 +6,11 @@
 
 use crate::convert;
 
-use crate::domain::{RiskLevel, StepAction};
+use crate::domain::{
+    RiskLevel, StepAction, Suggestion, SuggestionCategory, SuggestionSeverity, SuggestionStatus,
+};
 use crate::error::{OrchestratorError, Result};
 use crate::planner::{PlanDraft, REPOSITORY_CHANGE_SECONDS, RunOptions, StepDraft};
-use chiffon_entity::{SuggestionCategory, SuggestionSeverity, SuggestionStatus, suggestion};
 use chiffon_proto::v1 as pb;
 
 /// Longest finding id an agent may report.
@@ -106,7 +107,7 @@ pub(crate) fn validate_findings(findings: &[pb::Suggestion]) -> Result<Vec<Findi
 
 /// Refuses to accept a suggestion whose fix cannot or need not be applied, saying why and what
 /// to do instead.
-pub(crate) fn check_acceptable(row: &suggestion::Model) -> Result<()> {
+pub(crate) fn check_acceptable(row: &Suggestion) -> Result<()> {
     let id = &row.suggestion_id;
     if !row.fixable {
         let docs = match row.doc_url.as_str() {
@@ -141,7 +142,7 @@ pub(crate) fn check_acceptable(row: &suggestion::Model) -> Result<()> {
 }
 
 /// The one-step plan that commits the fix for `row` on a new branch.
-pub(crate) fn fix_plan(text: &str, row: &suggestion::Model) -> PlanDraft {
+pub(crate) fn fix_plan(text: &str, row: &Suggestion) -> PlanDraft {
     let location = match row.line {
         0 => row.path.clone(),
         line => format!("{}:{line}", row.path),

@@ -4,6 +4,7 @@ use super::lifecycle::{advance, emit, fail_running_step, finish_step, lock_work,
 use super::{Claim, Effects, Orchestrator, placement};
 use crate::catalog::{CatalogReport, validate_catalog};
 use crate::convert;
+use crate::domain::{Agent, AgentKind, AgentStatus};
 use crate::domain::{Step, StepAction, StepStatus};
 use crate::error::{OrchestratorError, Result};
 use crate::events::NewEvent;
@@ -11,7 +12,6 @@ use crate::machine::{self, ClaimDecision, ClaimedStep, Claimer};
 use crate::store::{self, agents::Registration};
 use crate::validate::{parse_id, validate_agent_id};
 use chiffon_bus::Envelope;
-use chiffon_entity::{AgentKind, AgentStatus, agent};
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::RequestEventKind as Kind;
 use uuid::Uuid;
@@ -19,10 +19,7 @@ use uuid::Uuid;
 impl Orchestrator {
     /// Records an agent process and its catalog. Work an earlier process of the same agent was
     /// running fails: that process is gone.
-    pub async fn register_agent(
-        &self,
-        registration: pb::RegisterAgentRequest,
-    ) -> Result<agent::Model> {
+    pub async fn register_agent(&self, registration: pb::RegisterAgentRequest) -> Result<Agent> {
         validate_agent_id(&registration.agent_id)?;
         let kind = convert::agent_kind_filter(registration.kind()).ok_or_else(|| {
             OrchestratorError::InvalidArgument(
@@ -48,7 +45,7 @@ impl Orchestrator {
             hostname: &registration.hostname,
             version: &registration.version,
             instance_id: &registration.instance_id,
-            inventories: convert::inventories_json(catalog.inventories),
+            inventories: catalog.inventories,
         };
         let agent = store::agents::register(&txn, registered).await?;
         store::catalog::replace(&txn, &agent.id, &catalog).await?;
@@ -71,7 +68,7 @@ impl Orchestrator {
         running_work_ids: &[String],
     ) -> Result<Vec<String>> {
         let agent = store::agents::find_process(self.db(), agent_id, instance_id).await?;
-        store::agents::seen(self.db(), agent).await?;
+        store::agents::seen(self.db(), &agent).await?;
         let mut stop = Vec::new();
         for work_id in running_work_ids {
             let keep = match Uuid::parse_str(work_id) {
@@ -97,8 +94,7 @@ impl Orchestrator {
         let txn = store::begin(self.db()).await?;
         let agent = store::agents::find_process(&txn, agent_id, instance_id).await?;
         store::catalog::replace(&txn, agent_id, catalog).await?;
-        let inventories = convert::inventories_json(catalog.inventories);
-        store::agents::set_inventories(&txn, agent, inventories).await?;
+        store::agents::set_inventories(&txn, &agent, catalog.inventories).await?;
         store::commit(txn).await?;
         tracing::info!(
             %agent_id,
@@ -126,7 +122,7 @@ impl Orchestrator {
         &self,
         kind: Option<AgentKind>,
         status: Option<AgentStatus>,
-    ) -> Result<Vec<(agent::Model, usize)>> {
+    ) -> Result<Vec<(Agent, usize)>> {
         store::agents::list(self.db(), kind, status).await
     }
 
@@ -334,7 +330,7 @@ impl Orchestrator {
             plan_id: plan.id.to_string(),
             step_id: step.id.to_string(),
             attempt: step.attempt,
-            agent_kind: convert::domain_agent_kind(step.agent_kind) as i32,
+            agent_kind: convert::agent_kind(step.agent_kind) as i32,
             plan_content_hash: plan.content_hash.clone(),
             timeout: None,
             action: Some(self.work_action(&step).await?),

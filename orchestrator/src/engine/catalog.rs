@@ -2,7 +2,6 @@
 
 use super::Orchestrator;
 use crate::catalog::{MAX_MATCH_LIMIT, MAX_TASK_TEXT, PlaybookFilter};
-use crate::convert;
 use crate::error::{OrchestratorError, Result};
 use crate::mapping::{self, MatchOutcome};
 use crate::store;
@@ -88,7 +87,7 @@ impl Orchestrator {
         let agent_id = Some(agent_id.trim()).filter(|id| !id.is_empty());
         let mut inventories = Vec::new();
         for agent in store::agents::infrastructure(self.db(), agent_id).await? {
-            inventories.extend(convert::stored_inventories(&agent)?);
+            inventories.extend(agent.inventories);
         }
         Ok(inventories)
     }

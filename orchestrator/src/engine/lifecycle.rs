@@ -435,7 +435,7 @@ async fn queue_step(
         "step {} ({}) queued for {} agents",
         step.position,
         step.title,
-        chiffon_bus::agent_kind_slug(convert::domain_agent_kind(step.agent_kind))
+        chiffon_bus::agent_kind_slug(convert::agent_kind(step.agent_kind))
     );
     emit(
         txn,

@@ -3,12 +3,11 @@
 use super::lifecycle::{RequestOrigin, approve_revision, insert_request, propose};
 use super::{Effects, Orchestrator, PlanWithSteps, SUGGESTION_PLANNER};
 use crate::convert;
-use crate::domain::Request;
+use crate::domain::{AgentStatus, Request, Suggestion};
 use crate::error::{OrchestratorError, Result};
 use crate::store;
 use crate::suggestions::{SuggestionFilter, check_acceptable, fix_plan, validate_findings};
 use crate::validate::{page_cursor, page_size_within, split_page};
-use chiffon_entity::{AgentStatus, suggestion};
 use chiffon_proto::v1 as pb;
 
 /// Default and largest page of `list_suggestions`.
@@ -40,7 +39,7 @@ impl Orchestrator {
         &self,
         suggestion_id: &str,
         approver: &str,
-    ) -> Result<(suggestion::Model, Request, PlanWithSteps)> {
+    ) -> Result<(Suggestion, Request, PlanWithSteps)> {
         let suggestion_id = required_suggestion_id(suggestion_id)?;
         let txn = store::begin(self.db()).await?;
         let mut fx = Effects::default();

@@ -3,6 +3,7 @@
 use super::id;
 use crate::catalog::CatalogReport;
 use crate::convert;
+use crate::domain::AgentStatus;
 use crate::engine::{Claim, Orchestrator};
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::agent_service_server::AgentService;
@@ -31,7 +32,7 @@ impl AgentService for AgentApi {
         let agent = self.orchestrator.register_agent(registration).await?;
         let interval = self.orchestrator.config().heartbeat_interval;
         Ok(Response::new(pb::RegisterAgentResponse {
-            agent: Some(convert::agent(&agent, playbooks)?),
+            agent: Some(convert::agent(&agent, playbooks)),
             heartbeat_interval: Some(prost_types::Duration {
                 seconds: interval.as_secs() as i64,
                 nanos: interval.subsec_nanos() as i32,
@@ -62,8 +63,8 @@ impl AgentService for AgentApi {
         let request = request.into_inner();
         let status = match request.status() {
             pb::AgentStatus::Unspecified => None,
-            pb::AgentStatus::Online => Some(chiffon_entity::AgentStatus::Online),
-            pb::AgentStatus::Offline => Some(chiffon_entity::AgentStatus::Offline),
+            pb::AgentStatus::Online => Some(AgentStatus::Online),
+            pb::AgentStatus::Offline => Some(AgentStatus::Offline),
         };
         let agents = self
             .orchestrator
@@ -73,7 +74,7 @@ impl AgentService for AgentApi {
             agents: agents
                 .iter()
                 .map(|(agent, count)| convert::agent(agent, *count))
-                .collect::<Result<_, _>>()?,
+                .collect(),
         }))
     }
 

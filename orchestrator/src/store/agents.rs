@@ -1,12 +1,16 @@
 //! Agent rows: registration, heartbeats, listing and noticing silence.
 
-use super::{Transaction, now};
+use super::{Transaction, now, rows};
+use crate::domain::{Agent, AgentKind, AgentStatus};
 use crate::error::{OrchestratorError, Result};
-use chiffon_entity::{AgentKind, AgentStatus, agent, catalog_playbook};
+use chiffon_entity::{agent, catalog_playbook};
+use chiffon_proto::v1 as pb;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _,
-    PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
+    ActiveModelTrait as _,
+    ActiveValue::{Set, Unchanged},
+    ColumnTrait as _, ConnectionTrait, EntityTrait as _, PaginatorTrait as _, QueryFilter as _,
+    QueryOrder as _,
 };
 
 /// What an agent process says about itself when it registers.
@@ -16,18 +20,25 @@ pub(crate) struct Registration<'a> {
     pub hostname: &'a str,
     pub version: &'a str,
     pub instance_id: &'a str,
-    /// Its inventories, stored as JSON.
-    pub inventories: serde_json::Value,
+    /// The inventories it runs against, its default first.
+    pub inventories: &'a [pb::Inventory],
 }
 
 /// The agent `agent_id`, if known.
-pub(crate) async fn find(
-    db: &impl ConnectionTrait,
-    agent_id: &str,
-) -> Result<Option<agent::Model>> {
-    Ok(agent::Entity::find_by_id(agent_id.to_owned())
+pub(crate) async fn find(db: &impl ConnectionTrait, agent_id: &str) -> Result<Option<Agent>> {
+    agent::Entity::find_by_id(agent_id.to_owned())
         .one(db)
-        .await?)
+        .await?
+        .map(rows::agent)
+        .transpose()
+}
+
+/// Every row of `query`, as agents.
+async fn all(
+    db: &impl ConnectionTrait,
+    query: sea_orm::Select<agent::Entity>,
+) -> Result<Vec<Agent>> {
+    query.all(db).await?.into_iter().map(rows::agent).collect()
 }
 
 /// The agent `agent_id` if its current process is `instance_id`.
@@ -35,7 +46,7 @@ pub(crate) async fn find_process(
     db: &impl ConnectionTrait,
     agent_id: &str,
     instance_id: &str,
-) -> Result<agent::Model> {
+) -> Result<Agent> {
     find(db, agent_id)
         .await?
         .filter(|agent| agent.instance_id == instance_id)
@@ -46,46 +57,52 @@ pub(crate) async fn find_process(
 }
 
 /// Records `registration` as the agent's current process, online and just seen.
-pub(crate) async fn register(
-    txn: &Transaction,
-    registration: Registration<'_>,
-) -> Result<agent::Model> {
+pub(crate) async fn register(txn: &Transaction, registration: Registration<'_>) -> Result<Agent> {
     let now = now();
     let row = agent::ActiveModel {
         id: Set(registration.agent_id.to_owned()),
-        kind: Set(registration.kind),
+        kind: Set(registration.kind.into()),
         hostname: Set(registration.hostname.to_owned()),
         version: Set(registration.version.to_owned()),
         instance_id: Set(registration.instance_id.to_owned()),
-        status: Set(AgentStatus::Online),
+        status: Set(AgentStatus::Online.into()),
         registered_at: Set(now),
         last_seen_at: Set(now),
-        inventories: Set(registration.inventories),
+        inventories: Set(rows::inventories_json(registration.inventories)),
     };
-    Ok(match find(txn, registration.agent_id).await? {
+    let row = match find(txn, registration.agent_id).await? {
         Some(_) => row.update(txn).await?,
         None => row.insert(txn).await?,
-    })
+    };
+    rows::agent(row)
 }
 
 /// Notes that `agent` was just heard from.
-pub(crate) async fn seen(db: &impl ConnectionTrait, agent: agent::Model) -> Result<()> {
-    let mut active: agent::ActiveModel = agent.into();
-    active.last_seen_at = Set(now());
-    active.status = Set(AgentStatus::Online);
-    active.update(db).await?;
+pub(crate) async fn seen(db: &impl ConnectionTrait, agent: &Agent) -> Result<()> {
+    agent::ActiveModel {
+        id: Unchanged(agent.id.clone()),
+        last_seen_at: Set(now()),
+        status: Set(AgentStatus::Online.into()),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
     Ok(())
 }
 
-/// Replaces the inventories (JSON) stored with `agent`.
+/// Replaces the inventories stored with `agent`.
 pub(crate) async fn set_inventories(
     txn: &Transaction,
-    agent: agent::Model,
-    inventories: serde_json::Value,
+    agent: &Agent,
+    inventories: &[pb::Inventory],
 ) -> Result<()> {
-    let mut active: agent::ActiveModel = agent.into();
-    active.inventories = Set(inventories);
-    active.update(txn).await?;
+    agent::ActiveModel {
+        id: Unchanged(agent.id.clone()),
+        inventories: Set(rows::inventories_json(inventories)),
+        ..Default::default()
+    }
+    .update(txn)
+    .await?;
     Ok(())
 }
 
@@ -94,16 +111,16 @@ pub(crate) async fn list(
     db: &impl ConnectionTrait,
     kind: Option<AgentKind>,
     status: Option<AgentStatus>,
-) -> Result<Vec<(agent::Model, usize)>> {
+) -> Result<Vec<(Agent, usize)>> {
     let mut query = agent::Entity::find().order_by_asc(agent::Column::Id);
     if let Some(kind) = kind {
-        query = query.filter(agent::Column::Kind.eq(kind));
+        query = query.filter(agent::Column::Kind.eq(chiffon_entity::AgentKind::from(kind)));
     }
     if let Some(status) = status {
-        query = query.filter(agent::Column::Status.eq(status));
+        query = query.filter(agent::Column::Status.eq(chiffon_entity::AgentStatus::from(status)));
     }
     let mut agents = Vec::new();
-    for agent in query.all(db).await? {
+    for agent in all(db, query).await? {
         let count = catalog_playbook::Entity::find()
             .filter(catalog_playbook::Column::AgentId.eq(agent.id.clone()))
             .count(db)
@@ -117,12 +134,11 @@ pub(crate) async fn list(
 pub(crate) async fn silent(
     db: &impl ConnectionTrait,
     silent_since: chrono::DateTime<chrono::Utc>,
-) -> Result<Vec<agent::Model>> {
-    Ok(agent::Entity::find()
-        .filter(agent::Column::Status.eq(AgentStatus::Online))
-        .filter(agent::Column::LastSeenAt.lt(silent_since))
-        .all(db)
-        .await?)
+) -> Result<Vec<Agent>> {
+    let query = agent::Entity::find()
+        .filter(agent::Column::Status.eq(chiffon_entity::AgentStatus::Online))
+        .filter(agent::Column::LastSeenAt.lt(silent_since));
+    all(db, query).await
 }
 
 /// Marks `agent_id` offline unless it was heard from at `silent_since` or later; false when a
@@ -133,7 +149,10 @@ pub(crate) async fn mark_offline(
     silent_since: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool> {
     let marked = agent::Entity::update_many()
-        .col_expr(agent::Column::Status, Expr::value(AgentStatus::Offline))
+        .col_expr(
+            agent::Column::Status,
+            Expr::value(chiffon_entity::AgentStatus::Offline),
+        )
         .filter(agent::Column::Id.eq(agent_id.to_owned()))
         .filter(agent::Column::LastSeenAt.lt(silent_since))
         .exec(txn)
@@ -145,12 +164,12 @@ pub(crate) async fn mark_offline(
 pub(crate) async fn infrastructure(
     db: &impl ConnectionTrait,
     agent_id: Option<&str>,
-) -> Result<Vec<agent::Model>> {
+) -> Result<Vec<Agent>> {
     let mut query = agent::Entity::find()
-        .filter(agent::Column::Kind.eq(AgentKind::Infra))
+        .filter(agent::Column::Kind.eq(chiffon_entity::AgentKind::Infra))
         .order_by_asc(agent::Column::Id);
     if let Some(agent_id) = agent_id {
         query = query.filter(agent::Column::Id.eq(agent_id.to_owned()));
     }
-    Ok(query.all(db).await?)
+    all(db, query).await
 }

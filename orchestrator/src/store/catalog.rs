@@ -1,8 +1,8 @@
 //! Catalog rows: the playbooks and issues each infrastructure agent reported.
 
 use super::Transaction;
+use super::rows;
 use crate::catalog::CatalogReport;
-use crate::convert;
 use crate::error::Result;
 use chiffon_entity::{AgentKind, agent, catalog_issue, catalog_playbook};
 use chiffon_proto::v1 as pb;
@@ -10,6 +10,7 @@ use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _,
     QueryFilter as _, QueryOrder as _,
 };
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Makes the report's playbooks the whole catalog of `agent_id` and its issues the whole list of
@@ -57,9 +58,9 @@ fn playbook_row(agent_id: &str, playbook: &pb::Playbook) -> catalog_playbook::Ac
         description: Set(playbook.description.clone()),
         roles: Set(serde_json::json!(playbook.roles)),
         services: Set(serde_json::json!(playbook.services)),
-        compose_stacks: Set(convert::compose_stacks_json(playbook)),
+        compose_stacks: Set(compose_stacks_json(playbook)),
         templates: Set(serde_json::json!(playbook.templates)),
-        variables: Set(convert::variables_json(playbook)),
+        variables: Set(variables_json(playbook)),
         plays: Set(serde_json::json!(playbook.plays)),
         play_details: Set(serde_json::json!(playbook.play_details)),
         parts: Set(serde_json::json!(playbook.parts)),
@@ -94,7 +95,7 @@ pub(crate) async fn playbooks(
         query = query.filter(catalog_playbook::Column::AgentId.eq(agent_id.to_owned()));
     }
     let rows = query.all(db).await?;
-    rows.iter().map(convert::catalog_playbook).collect()
+    rows.iter().map(catalog_playbook).collect()
 }
 
 /// What the infrastructure agents (only `agent_id`, when given) could not index, by agent, path
@@ -113,5 +114,101 @@ pub(crate) async fn issues(
         query = query.filter(catalog_issue::Column::AgentId.eq(agent_id.to_owned()));
     }
     let rows = query.all(db).await?;
-    Ok(rows.iter().map(convert::catalog_issue).collect())
+    Ok(rows.iter().map(catalog_issue).collect())
+}
+
+/// A compose stack as stored in `catalog_playbooks.compose_stacks`.
+#[derive(Serialize, Deserialize)]
+struct StoredComposeStack {
+    path: String,
+    #[serde(default)]
+    services: Vec<String>,
+    #[serde(default)]
+    images: Vec<String>,
+}
+
+/// A variable as stored in `catalog_playbooks.variables`.
+#[derive(Serialize, Deserialize)]
+struct StoredVariable {
+    name: String,
+    #[serde(default)]
+    default_source: String,
+    #[serde(default)]
+    default_value: String,
+}
+
+/// The JSON a catalog row keeps `playbook`'s compose stacks in.
+fn compose_stacks_json(playbook: &pb::Playbook) -> serde_json::Value {
+    let stacks: Vec<StoredComposeStack> = playbook
+        .compose_stacks
+        .iter()
+        .map(|stack| StoredComposeStack {
+            path: stack.path.clone(),
+            services: stack.services.clone(),
+            images: stack.images.clone(),
+        })
+        .collect();
+    serde_json::json!(stacks)
+}
+
+/// The JSON a catalog row keeps `playbook`'s variables in.
+fn variables_json(playbook: &pb::Playbook) -> serde_json::Value {
+    let variables: Vec<StoredVariable> = playbook
+        .variables
+        .iter()
+        .map(|variable| StoredVariable {
+            name: variable.name.clone(),
+            default_source: variable.default_source.clone(),
+            default_value: variable.default_value.clone(),
+        })
+        .collect();
+    serde_json::json!(variables)
+}
+
+/// A stored catalog row as the API and the planner see it.
+fn catalog_playbook(row: &catalog_playbook::Model) -> Result<pb::Playbook> {
+    let stacks: Vec<StoredComposeStack> = rows::json_list("compose stacks", &row.compose_stacks)?;
+    let variables: Vec<StoredVariable> = rows::json_list("playbook variables", &row.variables)?;
+    Ok(pb::Playbook {
+        path: row.path.clone(),
+        name: row.name.clone(),
+        hosts: rows::json_list("playbook hosts", &row.hosts)?,
+        tags: rows::json_list("playbook tags", &row.tags)?,
+        description: row.description.clone(),
+        roles: rows::json_list("playbook roles", &row.roles)?,
+        services: rows::json_list("playbook services", &row.services)?,
+        compose_stacks: stacks
+            .into_iter()
+            .map(|stack| pb::ComposeStack {
+                path: stack.path,
+                services: stack.services,
+                images: stack.images,
+            })
+            .collect(),
+        templates: rows::json_list("playbook templates", &row.templates)?,
+        variables: variables
+            .into_iter()
+            .map(|variable| pb::PlaybookVariable {
+                name: variable.name,
+                default_source: variable.default_source,
+                default_value: variable.default_value,
+            })
+            .collect(),
+        plays: rows::json_list("play names", &row.plays)?,
+        agent_id: row.agent_id.clone(),
+        play_details: rows::json_list("plays", &row.play_details)?,
+        parts: rows::json_list("playbook parts", &row.parts)?,
+        tasks: rows::json_list("playbook tasks", &row.tasks)?,
+        handlers: rows::json_list("playbook handlers", &row.handlers)?,
+    })
+}
+
+/// A stored catalog issue.
+fn catalog_issue(row: &catalog_issue::Model) -> pb::CatalogIssue {
+    pb::CatalogIssue {
+        path: row.path.clone(),
+        line: row.line,
+        message: row.message.clone(),
+        agent_id: row.agent_id.clone(),
+    }
 }

@@ -1,11 +1,14 @@
 //! Event rows: a request's history, appended in the transaction of the change it reports.
 
 use super::now;
-use crate::convert;
+use super::rows;
+use crate::convert::timestamp;
 use crate::domain::Request;
+use crate::error::OrchestratorError;
 use crate::error::Result;
 use crate::events::NewEvent;
 use chiffon_entity::{event, request};
+use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::RequestEvent;
 use prost::Message as _;
 use sea_orm::{
@@ -59,7 +62,7 @@ pub(crate) async fn record(
     }
     .insert(db)
     .await?;
-    convert::event(&row)
+    event(&row)
 }
 
 /// Up to `limit` events of `request_id` after sequence `after`, in order.
@@ -76,5 +79,32 @@ pub(crate) async fn after(
         .limit(limit)
         .all(db)
         .await?;
-    rows.iter().map(convert::event).collect()
+    rows.iter().map(event).collect()
+}
+
+fn event(row: &event::Model) -> Result<pb::RequestEvent> {
+    let kind = pb::RequestEventKind::from_str_name(&row.kind)
+        .ok_or_else(|| OrchestratorError::corrupt("event kind", &row.kind))?;
+    Ok(pb::RequestEvent {
+        request_id: row.request_id.to_string(),
+        sequence: row.sequence,
+        kind: kind as i32,
+        message: row.message.clone(),
+        occurred_at: Some(timestamp(row.created_at)),
+        step_id: row.step_id.map(|id| id.to_string()).unwrap_or_default(),
+        task: row
+            .task_event
+            .as_deref()
+            .map(|bytes| {
+                pb::TaskEvent::decode(bytes)
+                    .map_err(|error| OrchestratorError::corrupt("task event", error))
+            })
+            .transpose()?,
+        result: row
+            .work_result
+            .as_deref()
+            .map(rows::stored_result)
+            .transpose()?,
+        ends_request: row.ends_request,
+    })
 }

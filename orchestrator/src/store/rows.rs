@@ -1,12 +1,14 @@
 //! Rows into domain values and back: statuses between the entities' enums and the domain's, and
 //! the JSON columns of requests and steps decoded into typed fields.
 
-use crate::convert::{json_list, stored_result};
-use crate::domain::{self, PlanRevision, Request, Step};
+use crate::domain::{self, Agent, PlanRevision, Request, Step, Suggestion};
 use crate::error::{OrchestratorError, Result};
 use crate::planner::TemplateSpec;
-use chiffon_entity::{self as row, plan, request, step};
+use chiffon_entity::{self as row, agent, plan, request, step, suggestion};
+use chiffon_proto::v1 as pb;
 use chiffon_types::RunOptions;
+use prost::Message as _;
+use serde::de::DeserializeOwned;
 
 /// `From` both ways between an entity enum and the domain enum of the same name and variants.
 macro_rules! same_variants {
@@ -36,6 +38,10 @@ same_variants!(StepAction: RunPlaybook, ApplySuggestion, GenerateTemplate);
 same_variants!(RiskLevel: Low, Medium, High);
 same_variants!(AgentKind: Infra, Desktop);
 same_variants!(ApprovalDecision: Approved, Rejected, RevisionRequested);
+same_variants!(AgentStatus: Online, Offline);
+same_variants!(SuggestionStatus: Open, Accepted, Applied, Failed, Resolved);
+same_variants!(SuggestionCategory: Idempotency, ErrorHandling, Performance, BestPractices, Standards);
+same_variants!(SuggestionSeverity: Error, Warning);
 
 /// Run options as stored on a request or step; NULL or `{}` is no options.
 pub(crate) fn run_options(value: &serde_json::Value) -> Result<RunOptions> {
@@ -131,4 +137,83 @@ pub(crate) fn step(row: step::Model) -> Result<Step> {
         action: row.action.into(),
         suggestion_id: row.suggestion_id,
     })
+}
+
+/// An agent row as the domain sees it.
+pub(crate) fn agent(row: agent::Model) -> Result<Agent> {
+    let mut inventories: Vec<pb::Inventory> = json_list("agent inventories", &row.inventories)?;
+    for inventory in &mut inventories {
+        inventory.agent_id.clone_from(&row.id);
+    }
+    Ok(Agent {
+        inventories,
+        id: row.id,
+        kind: row.kind.into(),
+        hostname: row.hostname,
+        version: row.version,
+        instance_id: row.instance_id,
+        status: row.status.into(),
+        registered_at: row.registered_at,
+        last_seen_at: row.last_seen_at,
+    })
+}
+
+/// A suggestion row as the domain sees it.
+pub(crate) fn suggestion(row: suggestion::Model) -> Result<Suggestion> {
+    Ok(Suggestion {
+        commit: row
+            .commit
+            .map(|commit| {
+                serde_json::from_value(commit)
+                    .map_err(|error| OrchestratorError::corrupt("suggestion commit", error))
+            })
+            .transpose()?,
+        id: row.id,
+        suggestion_id: row.suggestion_id,
+        agent_id: row.agent_id,
+        finding_id: row.finding_id,
+        rule: row.rule,
+        category: row.category.into(),
+        title: row.title,
+        reason: row.reason,
+        details: row.details,
+        path: row.path,
+        line: row.line,
+        severity: row.severity.into(),
+        fixable: row.fixable,
+        doc_url: row.doc_url,
+        status: row.status.into(),
+        request_id: row.request_id,
+        error: row.error,
+        first_seen_at: row.first_seen_at,
+        last_seen_at: row.last_seen_at,
+    })
+}
+
+/// The JSON an agent row keeps its inventories in (without the agent id each repeats).
+pub(super) fn inventories_json(inventories: &[pb::Inventory]) -> serde_json::Value {
+    let stored: Vec<pb::Inventory> = inventories
+        .iter()
+        .map(|inventory| pb::Inventory {
+            agent_id: String::new(),
+            ..inventory.clone()
+        })
+        .collect();
+    serde_json::json!(stored)
+}
+
+/// A work result as a step row keeps it.
+pub(super) fn stored_result(bytes: &[u8]) -> Result<pb::WorkResult> {
+    pb::WorkResult::decode(bytes).map_err(|error| OrchestratorError::corrupt("work result", error))
+}
+
+/// A stored JSON array; NULL (never written) reads as empty.
+pub(super) fn json_list<T: DeserializeOwned>(
+    what: &'static str,
+    value: &serde_json::Value,
+) -> Result<Vec<T>> {
+    if value.is_null() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_value(value.clone()).map_err(|error| OrchestratorError::corrupt(what, error))
 }

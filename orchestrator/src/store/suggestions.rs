@@ -1,11 +1,12 @@
 //! Suggestion rows: an agent's latest lint replacing its findings, acceptances taking one, and
 //! fixes settling it.
 
-use super::{Transaction, now};
+use super::{Transaction, now, rows};
 use crate::convert;
+use crate::domain::Suggestion;
 use crate::error::{OrchestratorError, Result};
 use crate::suggestions::{Finding, SuggestionFilter};
-use chiffon_entity::{SuggestionStatus, suggestion};
+use chiffon_entity::{SuggestionCategory, SuggestionStatus, suggestion};
 use chiffon_proto::v1 as pb;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -18,15 +19,13 @@ use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// The suggestion `suggestion_id` (the id the API shows).
-pub(crate) async fn find(
-    db: &impl ConnectionTrait,
-    suggestion_id: &str,
-) -> Result<suggestion::Model> {
-    suggestion::Entity::find()
+pub(crate) async fn find(db: &impl ConnectionTrait, suggestion_id: &str) -> Result<Suggestion> {
+    let row = suggestion::Entity::find()
         .filter(suggestion::Column::SuggestionId.eq(suggestion_id.to_owned()))
         .one(db)
         .await?
-        .ok_or_else(|| OrchestratorError::not_found("suggestion", suggestion_id))
+        .ok_or_else(|| OrchestratorError::not_found("suggestion", suggestion_id))?;
+    rows::suggestion(row)
 }
 
 /// Up to `limit` suggestions passing `filter` with a row id below `before` (all when `None`),
@@ -36,17 +35,17 @@ pub(crate) async fn page(
     filter: &SuggestionFilter,
     before: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<suggestion::Model>> {
+) -> Result<Vec<Suggestion>> {
     let mut query = suggestion::Entity::find().order_by_desc(suggestion::Column::Id);
     if let Some(before) = before {
         query = query.filter(suggestion::Column::Id.lt(before));
     }
     query = match filter.status {
-        Some(status) => query.filter(suggestion::Column::Status.eq(status)),
+        Some(status) => query.filter(suggestion::Column::Status.eq(SuggestionStatus::from(status))),
         None => query.filter(suggestion::Column::Status.ne(SuggestionStatus::Resolved)),
     };
     if let Some(category) = filter.category {
-        query = query.filter(suggestion::Column::Category.eq(category));
+        query = query.filter(suggestion::Column::Category.eq(SuggestionCategory::from(category)));
     }
     let path = filter.path.trim();
     let path = path.strip_prefix("./").unwrap_or(path);
@@ -56,7 +55,13 @@ pub(crate) async fn page(
     if !filter.agent_id.trim().is_empty() {
         query = query.filter(suggestion::Column::AgentId.eq(filter.agent_id.trim().to_owned()));
     }
-    Ok(query.limit(limit).all(db).await?)
+    query
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(rows::suggestion)
+        .collect()
 }
 
 /// Replaces `agent_id`'s findings with `findings`: new ones open, known ones are refreshed
@@ -153,13 +158,13 @@ fn new_row(
         agent_id: Set(agent_id.to_owned()),
         finding_id: Set(finding.finding_id.clone()),
         rule: Set(message.rule.trim().to_owned()),
-        category: Set(finding.category),
+        category: Set(finding.category.into()),
         title: Set(message.title.clone()),
         reason: Set(message.reason.clone()),
         details: Set(message.details.clone()),
         path: Set(message.path.trim().to_owned()),
         line: Set(i64::from(message.line)),
-        severity: Set(finding.severity),
+        severity: Set(finding.severity.into()),
         fixable: Set(message.fixable),
         doc_url: Set(message.doc_url.clone()),
         status: Set(SuggestionStatus::Open),
@@ -173,11 +178,7 @@ fn new_row(
 
 /// Marks `found` accepted by `request_id` if its status is still the one read; false when a
 /// concurrent acceptance (or lint) changed it first.
-pub(crate) async fn take(
-    txn: &Transaction,
-    found: &suggestion::Model,
-    request_id: Uuid,
-) -> Result<bool> {
+pub(crate) async fn take(txn: &Transaction, found: &Suggestion, request_id: Uuid) -> Result<bool> {
     let taken = suggestion::Entity::update_many()
         .col_expr(
             suggestion::Column::Status,
@@ -189,7 +190,7 @@ pub(crate) async fn take(
             Expr::value(Option::<String>::None),
         )
         .filter(suggestion::Column::Id.eq(found.id))
-        .filter(suggestion::Column::Status.eq(found.status))
+        .filter(suggestion::Column::Status.eq(SuggestionStatus::from(found.status)))
         .exec(txn)
         .await?;
     Ok(taken.rows_affected > 0)
