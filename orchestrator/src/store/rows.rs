@@ -217,3 +217,106 @@ pub(super) fn json_list<T: DeserializeOwned>(
     }
     serde_json::from_value(value.clone()).map_err(|error| OrchestratorError::corrupt(what, error))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{RequestStatus, StepStatus};
+    use uuid::Uuid;
+
+    fn step_row() -> step::Model {
+        let now = chrono::DateTime::UNIX_EPOCH;
+        step::Model {
+            id: Uuid::nil(),
+            plan_id: Uuid::nil(),
+            request_id: Uuid::nil(),
+            position: 2,
+            title: "Configure Uptime Kuma monitors".into(),
+            rationale: String::new(),
+            agent_kind: row::AgentKind::Infra,
+            playbook: "playbooks/configure-uptime-kuma-monitors.yml".into(),
+            custom_playbook_needed: false,
+            depends_on: serde_json::json!([1]),
+            risk: row::RiskLevel::Medium,
+            risk_reason: String::new(),
+            hosts: serde_json::json!(["kuma.home.arpa"]),
+            roles: serde_json::Value::Null,
+            estimated_seconds: 60,
+            extra_vars: serde_json::json!({"portal": "https://nas.home.arpa"}),
+            status: row::StepStatus::Queued,
+            attempt: 1,
+            work_id: Some(Uuid::nil()),
+            agent_id: None,
+            instance_id: None,
+            queued_at: Some(now),
+            started_at: None,
+            finished_at: None,
+            exit_code: None,
+            error: None,
+            result: None,
+            action: row::StepAction::RunPlaybook,
+            run_options: serde_json::json!({"limit": "monitoring", "check_mode": true}),
+            suggestion_id: None,
+            template: None,
+        }
+    }
+
+    #[test]
+    fn a_steps_json_columns_become_typed_fields() {
+        let step = step(step_row()).expect("a valid row");
+        assert_eq!(step.depends_on, vec![1]);
+        assert_eq!(step.hosts, vec!["kuma.home.arpa"]);
+        assert!(step.roles.is_empty(), "NULL is no roles");
+        assert_eq!(step.run_options.limit, "monitoring");
+        assert!(step.run_options.check_mode && step.run_options.tags.is_empty());
+        assert_eq!(step.extra_vars["portal"], "https://nas.home.arpa");
+        assert_eq!(step.status, StepStatus::Queued);
+    }
+
+    #[test]
+    fn corrupt_columns_are_reported_not_guessed() {
+        let broken = step::Model {
+            depends_on: serde_json::json!("first"),
+            ..step_row()
+        };
+        assert!(matches!(
+            step(broken),
+            Err(OrchestratorError::Corrupt {
+                what: "step dependencies",
+                ..
+            })
+        ));
+        let broken = step::Model {
+            result: Some(vec![0xff, 0xff]),
+            ..step_row()
+        };
+        assert!(matches!(
+            step(broken),
+            Err(OrchestratorError::Corrupt {
+                what: "work result",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn statuses_keep_their_meaning_through_the_store() {
+        use RequestStatus::*;
+        for status in [
+            AwaitingApproval,
+            Running,
+            Succeeded,
+            Failed,
+            Cancelled,
+            Rejected,
+        ] {
+            let stored = row::RequestStatus::from(status);
+            assert_eq!(domain::RequestStatus::from(stored), status);
+            // Each variant maps to the one of the same name, not merely to some variant.
+            assert_eq!(
+                format!("{stored:?}").to_lowercase(),
+                format!("{status:?}").to_lowercase()
+            );
+        }
+    }
+}
