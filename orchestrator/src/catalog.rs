@@ -86,9 +86,26 @@ pub struct CatalogReport<'a> {
     pub inventories: &'a [pb::Inventory],
 }
 
+impl<'a> CatalogReport<'a> {
+    /// The report of `playbooks`, `issues` and `inventories`, checked: see [`validate_catalog`].
+    pub(crate) fn checked(
+        playbooks: &'a [pb::Playbook],
+        issues: &'a [pb::CatalogIssue],
+        inventories: &'a [pb::Inventory],
+    ) -> Result<Self> {
+        let report = Self {
+            playbooks,
+            issues,
+            inventories,
+        };
+        validate_catalog(&report)?;
+        Ok(report)
+    }
+}
+
 /// Refuses catalog entries and issues without a path, issues with a negative line, and
 /// inventories without a valid, unique name.
-pub(crate) fn validate_catalog(catalog: &CatalogReport<'_>) -> Result<()> {
+fn validate_catalog(catalog: &CatalogReport<'_>) -> Result<()> {
     let CatalogReport {
         playbooks,
         issues,

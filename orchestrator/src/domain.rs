@@ -6,6 +6,7 @@
 //! turns these into messages. Fields are typed — a step's dependencies are positions, its run
 //! options checked options — so nothing past the store decodes JSON.
 
+use crate::catalog::CatalogReport;
 use crate::planner::TemplateSpec;
 use chiffon_proto::v1 as pb;
 use chiffon_types::RunOptions;
@@ -288,4 +289,17 @@ pub struct Suggestion {
     pub error: Option<String>,
     pub first_seen_at: Time,
     pub last_seen_at: Time,
+}
+
+/// An agent process introducing itself, checked: what the orchestrator records for it.
+#[derive(Debug, Clone)]
+pub struct AgentRegistration<'a> {
+    pub agent_id: chiffon_types::AgentId,
+    pub kind: AgentKind,
+    pub hostname: &'a str,
+    pub version: &'a str,
+    /// A fresh id for every process of the agent.
+    pub instance_id: &'a str,
+    /// What it found in its repository.
+    pub catalog: CatalogReport<'a>,
 }

@@ -2,15 +2,15 @@
 
 use super::lifecycle::{advance, emit, fail_running_step, finish_step, lock_work, state};
 use super::{Claim, Effects, Orchestrator, placement};
-use crate::catalog::{CatalogReport, validate_catalog};
+use crate::catalog::CatalogReport;
 use crate::convert;
-use crate::domain::{Agent, AgentKind, AgentStatus};
+use crate::domain::{Agent, AgentKind, AgentRegistration, AgentStatus};
 use crate::domain::{Step, StepAction, StepStatus};
 use crate::error::{OrchestratorError, Result};
 use crate::events::NewEvent;
 use crate::machine::{self, ClaimDecision, ClaimedStep, Claimer};
 use crate::store::{self, agents::Registration};
-use crate::validate::{parse_id, validate_agent_id};
+use crate::validate::parse_id;
 use chiffon_bus::Envelope;
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::RequestEventKind as Kind;
@@ -19,38 +19,28 @@ use uuid::Uuid;
 impl Orchestrator {
     /// Records an agent process and its catalog. Work an earlier process of the same agent was
     /// running fails: that process is gone.
-    pub async fn register_agent(&self, registration: pb::RegisterAgentRequest) -> Result<Agent> {
-        validate_agent_id(&registration.agent_id)?;
-        let kind = convert::agent_kind_filter(registration.kind()).ok_or_else(|| {
-            OrchestratorError::InvalidArgument(
-                "kind is required: AGENT_KIND_INFRA or AGENT_KIND_DESKTOP".into(),
-            )
-        })?;
-        if registration.instance_id.trim().is_empty() {
-            return Err(OrchestratorError::InvalidArgument(
-                "instance_id is required: a fresh UUID for every agent process".into(),
-            ));
-        }
-        let catalog = CatalogReport {
-            playbooks: &registration.playbooks,
-            issues: &registration.catalog_issues,
-            inventories: &registration.inventories,
-        };
-        validate_catalog(&catalog)?;
+    pub async fn register_agent(&self, registration: AgentRegistration<'_>) -> Result<Agent> {
+        let AgentRegistration {
+            agent_id,
+            kind,
+            hostname,
+            version,
+            instance_id,
+            catalog,
+        } = registration;
         let txn = store::begin(self.db()).await?;
         let mut fx = Effects::default();
         let registered = Registration {
-            agent_id: &registration.agent_id,
+            agent_id: agent_id.as_str(),
             kind,
-            hostname: &registration.hostname,
-            version: &registration.version,
-            instance_id: &registration.instance_id,
+            hostname,
+            version,
+            instance_id,
             inventories: catalog.inventories,
         };
         let agent = store::agents::register(&txn, registered).await?;
         store::catalog::replace(&txn, &agent.id, &catalog).await?;
-        let orphaned =
-            store::steps::running_on(&txn, &agent.id, Some(&registration.instance_id)).await?;
+        let orphaned = store::steps::running_on(&txn, &agent.id, Some(instance_id)).await?;
         for step in orphaned {
             let error = format!("agent {} restarted while running this step", agent.id);
             fail_running_step(&txn, &mut fx, step, &error).await?;
@@ -90,7 +80,6 @@ impl Orchestrator {
         instance_id: &str,
         catalog: &CatalogReport<'_>,
     ) -> Result<usize> {
-        validate_catalog(catalog)?;
         let txn = store::begin(self.db()).await?;
         let agent = store::agents::find_process(&txn, agent_id, instance_id).await?;
         store::catalog::replace(&txn, agent_id, catalog).await?;

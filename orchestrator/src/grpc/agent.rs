@@ -3,8 +3,9 @@
 use super::id;
 use crate::catalog::CatalogReport;
 use crate::convert;
-use crate::domain::AgentStatus;
+use crate::domain::{AgentRegistration, AgentStatus};
 use crate::engine::{Claim, Orchestrator};
+use crate::validate::validate_agent_id;
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::agent_service_server::AgentService;
 use tonic::{Request, Response, Status};
@@ -27,9 +28,12 @@ impl AgentService for AgentApi {
         &self,
         request: Request<pb::RegisterAgentRequest>,
     ) -> Result<Response<pb::RegisterAgentResponse>, Status> {
-        let registration = request.into_inner();
-        let playbooks = registration.playbooks.len();
-        let agent = self.orchestrator.register_agent(registration).await?;
+        let request = request.into_inner();
+        let playbooks = request.playbooks.len();
+        let agent = self
+            .orchestrator
+            .register_agent(registration(&request)?)
+            .await?;
         let interval = self.orchestrator.config().heartbeat_interval;
         Ok(Response::new(pb::RegisterAgentResponse {
             agent: Some(convert::agent(&agent, playbooks)),
@@ -113,11 +117,11 @@ impl AgentService for AgentApi {
             .report_catalog(
                 &request.agent_id,
                 &request.instance_id,
-                &CatalogReport {
-                    playbooks: &request.playbooks,
-                    issues: &request.catalog_issues,
-                    inventories: &request.inventories,
-                },
+                &CatalogReport::checked(
+                    &request.playbooks,
+                    &request.catalog_issues,
+                    &request.inventories,
+                )?,
             )
             .await?;
         Ok(Response::new(pb::ReportCatalogResponse {
@@ -142,4 +146,29 @@ impl AgentService for AgentApi {
             open_count: i32::try_from(open).unwrap_or(i32::MAX),
         }))
     }
+}
+
+/// The registration `request` asks for, checked.
+fn registration(request: &pb::RegisterAgentRequest) -> Result<AgentRegistration<'_>, Status> {
+    let agent_id = validate_agent_id(&request.agent_id)?;
+    let kind = convert::agent_kind_filter(request.kind()).ok_or_else(|| {
+        Status::invalid_argument("kind is required: AGENT_KIND_INFRA or AGENT_KIND_DESKTOP")
+    })?;
+    if request.instance_id.trim().is_empty() {
+        return Err(Status::invalid_argument(
+            "instance_id is required: a fresh UUID for every agent process",
+        ));
+    }
+    Ok(AgentRegistration {
+        agent_id,
+        kind,
+        hostname: &request.hostname,
+        version: &request.version,
+        instance_id: &request.instance_id,
+        catalog: CatalogReport::checked(
+            &request.playbooks,
+            &request.catalog_issues,
+            &request.inventories,
+        )?,
+    })
 }
