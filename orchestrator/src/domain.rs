@@ -303,3 +303,20 @@ pub struct AgentRegistration<'a> {
     /// What it found in its repository.
     pub catalog: CatalogReport<'a>,
 }
+
+/// A finding of an agent's lint report, checked: what a suggestion is made from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// The id the agent gave it, the same on every lint.
+    pub finding_id: String,
+    pub rule: String,
+    pub category: SuggestionCategory,
+    pub title: String,
+    pub reason: String,
+    pub details: String,
+    pub path: String,
+    pub line: i64,
+    pub severity: SuggestionSeverity,
+    pub fixable: bool,
+    pub doc_url: String,
+}

@@ -11,7 +11,7 @@
 //! - [`planner`] turns a request's text into steps from the agents' catalogs, using
 //!   [`mapping`], which ranks catalog playbooks for a task with a confidence and reasons;
 //! - [`catalog`] holds the rules a reported catalog follows and the listing filter;
-//! - [`suggestions`] checks the ansible-lint findings agents report and what accepting one means;
+//! - [`suggestions`] holds the suggestion listing filter and what accepting one means;
 //! - [`events`] records each request's history and streams it to watchers;
 //! - `dispatch`, `status` and `reaper` are the background tasks that publish work, consume
 //!   agents' reports and notice agents that went silent.

@@ -1,20 +1,13 @@
-//! The ansible-lint suggestions agents report: checking a report's findings, the listing filter,
-//! and what accepting one means (which suggestions may be accepted, and the plan of the fix).
+//! The ansible-lint suggestions agents report: the listing filter, and what accepting one means
+//! (which suggestions may be accepted, and the plan of the fix). Reports are checked where they
+//! arrive, in the grpc module.
 //!
 //! Listing, looking up, reporting and accepting are the engine's (`engine/suggestions.rs`), each
 //! in one transaction.
 
-use crate::convert;
-
-use crate::domain::{
-    RiskLevel, StepAction, Suggestion, SuggestionCategory, SuggestionSeverity, SuggestionStatus,
-};
+use crate::domain::{RiskLevel, StepAction, Suggestion, SuggestionCategory, SuggestionStatus};
 use crate::error::{OrchestratorError, Result};
 use crate::planner::{PlanDraft, REPOSITORY_CHANGE_SECONDS, RunOptions, StepDraft};
-use chiffon_proto::v1 as pb;
-
-/// Longest finding id an agent may report.
-const MAX_FINDING_ID: usize = 128;
 
 /// Narrows a suggestion listing; `None` and empty fields match anything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,82 +20,6 @@ pub struct SuggestionFilter {
     pub path: String,
     /// Only this agent's repository.
     pub agent_id: String,
-}
-
-/// A finding of a report, checked.
-pub(crate) struct Finding<'a> {
-    /// The id the agent gave it.
-    pub finding_id: String,
-    /// What the agent reported.
-    pub message: &'a pb::Suggestion,
-    pub category: SuggestionCategory,
-    pub severity: SuggestionSeverity,
-}
-
-/// Checks every finding of a report. A finding reported twice (ansible-lint can repeat one)
-/// counts once.
-pub(crate) fn validate_findings(findings: &[pb::Suggestion]) -> Result<Vec<Finding<'_>>> {
-    let mut checked: Vec<Finding<'_>> = Vec::with_capacity(findings.len());
-    for (index, message) in findings.iter().enumerate() {
-        let which = || match message.suggestion_id.trim() {
-            "" => format!("suggestion #{}", index + 1),
-            id => format!("suggestion {id}"),
-        };
-        let finding_id = message.suggestion_id.trim();
-        let valid_id = !finding_id.is_empty()
-            && finding_id.len() <= MAX_FINDING_ID
-            && finding_id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if !valid_id {
-            return Err(OrchestratorError::InvalidArgument(format!(
-                "{} has an invalid suggestion_id: use 1 to {MAX_FINDING_ID} letters, digits, \
-                 '.', '_' or '-', the same for the same finding on every lint",
-                which()
-            )));
-        }
-        if message.rule.trim().is_empty() {
-            return Err(OrchestratorError::InvalidArgument(format!(
-                "{} names no rule: set the ansible-lint rule tag, e.g. \"no-changed-when\"",
-                which()
-            )));
-        }
-        if message.path.trim().is_empty() {
-            return Err(OrchestratorError::InvalidArgument(format!(
-                "{} names no file: set its path relative to the repository root",
-                which()
-            )));
-        }
-        let category = pb::SuggestionCategory::try_from(message.category)
-            .ok()
-            .and_then(convert::suggestion_category_filter)
-            .ok_or_else(|| {
-                OrchestratorError::InvalidArgument(format!(
-                    "{} has no known category: use one of SUGGESTION_CATEGORY_IDEMPOTENCY, \
-                     _ERROR_HANDLING, _PERFORMANCE, _BEST_PRACTICES or _STANDARDS",
-                    which()
-                ))
-            })?;
-        let severity = pb::SuggestionSeverity::try_from(message.severity)
-            .ok()
-            .and_then(convert::suggestion_severity)
-            .ok_or_else(|| {
-                OrchestratorError::InvalidArgument(format!(
-                    "{} has no known severity: use SUGGESTION_SEVERITY_ERROR or _WARNING",
-                    which()
-                ))
-            })?;
-        if checked.iter().any(|seen| seen.finding_id == finding_id) {
-            continue;
-        }
-        checked.push(Finding {
-            finding_id: finding_id.to_owned(),
-            message,
-            category,
-            severity,
-        });
-    }
-    Ok(checked)
 }
 
 /// Refuses to accept a suggestion whose fix cannot or need not be applied, saying why and what

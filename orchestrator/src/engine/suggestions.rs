@@ -3,10 +3,10 @@
 use super::lifecycle::{RequestOrigin, approve_revision, insert_request, propose};
 use super::{Effects, Orchestrator, PlanWithSteps, SUGGESTION_PLANNER};
 use crate::convert;
-use crate::domain::{AgentStatus, Request, Suggestion};
+use crate::domain::{AgentStatus, Finding, Request, Suggestion};
 use crate::error::{OrchestratorError, Result};
 use crate::store;
-use crate::suggestions::{SuggestionFilter, check_acceptable, fix_plan, validate_findings};
+use crate::suggestions::{SuggestionFilter, check_acceptable, fix_plan};
 use crate::validate::{page_cursor, page_size_within, split_page};
 use chiffon_proto::v1 as pb;
 
@@ -22,12 +22,11 @@ impl Orchestrator {
         &self,
         agent_id: &str,
         instance_id: &str,
-        findings: &[pb::Suggestion],
+        findings: &[Finding],
     ) -> Result<u64> {
-        let findings = validate_findings(findings)?;
         let txn = store::begin(self.db()).await?;
         store::agents::find_process(&txn, agent_id, instance_id).await?;
-        let open = store::suggestions::replace_findings(&txn, agent_id, &findings).await?;
+        let open = store::suggestions::replace_findings(&txn, agent_id, findings).await?;
         store::commit(txn).await?;
         tracing::info!(%agent_id, findings = findings.len(), open, "agent suggestions updated");
         Ok(open)

@@ -3,8 +3,9 @@
 use super::id;
 use crate::catalog::CatalogReport;
 use crate::convert;
-use crate::domain::{AgentRegistration, AgentStatus};
+use crate::domain::{AgentRegistration, AgentStatus, Finding};
 use crate::engine::{Claim, Orchestrator};
+use crate::error::{OrchestratorError, Result as OrchestratorResult};
 use crate::validate::validate_agent_id;
 use chiffon_proto::v1 as pb;
 use chiffon_proto::v1::agent_service_server::AgentService;
@@ -139,7 +140,7 @@ impl AgentService for AgentApi {
             .report_suggestions(
                 &request.agent_id,
                 &request.instance_id,
-                &request.suggestions,
+                &validate_findings(&request.suggestions)?,
             )
             .await?;
         Ok(Response::new(pb::ReportSuggestionsResponse {
@@ -171,4 +172,80 @@ fn registration(request: &pb::RegisterAgentRequest) -> Result<AgentRegistration<
             &request.inventories,
         )?,
     })
+}
+
+/// Longest finding id an agent may report.
+const MAX_FINDING_ID: usize = 128;
+
+/// Checks every finding of a report. A finding reported twice (ansible-lint can repeat one)
+/// counts once.
+fn validate_findings(findings: &[pb::Suggestion]) -> OrchestratorResult<Vec<Finding>> {
+    let mut checked: Vec<Finding> = Vec::with_capacity(findings.len());
+    for (index, message) in findings.iter().enumerate() {
+        let which = || match message.suggestion_id.trim() {
+            "" => format!("suggestion #{}", index + 1),
+            id => format!("suggestion {id}"),
+        };
+        let finding_id = message.suggestion_id.trim();
+        let valid_id = !finding_id.is_empty()
+            && finding_id.len() <= MAX_FINDING_ID
+            && finding_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !valid_id {
+            return Err(OrchestratorError::InvalidArgument(format!(
+                "{} has an invalid suggestion_id: use 1 to {MAX_FINDING_ID} letters, digits, \
+                 '.', '_' or '-', the same for the same finding on every lint",
+                which()
+            )));
+        }
+        if message.rule.trim().is_empty() {
+            return Err(OrchestratorError::InvalidArgument(format!(
+                "{} names no rule: set the ansible-lint rule tag, e.g. \"no-changed-when\"",
+                which()
+            )));
+        }
+        if message.path.trim().is_empty() {
+            return Err(OrchestratorError::InvalidArgument(format!(
+                "{} names no file: set its path relative to the repository root",
+                which()
+            )));
+        }
+        let category = pb::SuggestionCategory::try_from(message.category)
+            .ok()
+            .and_then(convert::suggestion_category_filter)
+            .ok_or_else(|| {
+                OrchestratorError::InvalidArgument(format!(
+                    "{} has no known category: use one of SUGGESTION_CATEGORY_IDEMPOTENCY, \
+                     _ERROR_HANDLING, _PERFORMANCE, _BEST_PRACTICES or _STANDARDS",
+                    which()
+                ))
+            })?;
+        let severity = pb::SuggestionSeverity::try_from(message.severity)
+            .ok()
+            .and_then(convert::suggestion_severity)
+            .ok_or_else(|| {
+                OrchestratorError::InvalidArgument(format!(
+                    "{} has no known severity: use SUGGESTION_SEVERITY_ERROR or _WARNING",
+                    which()
+                ))
+            })?;
+        if checked.iter().any(|seen| seen.finding_id == finding_id) {
+            continue;
+        }
+        checked.push(Finding {
+            finding_id: finding_id.to_owned(),
+            rule: message.rule.trim().to_owned(),
+            category,
+            title: message.title.clone(),
+            reason: message.reason.clone(),
+            details: message.details.clone(),
+            path: message.path.trim().to_owned(),
+            line: i64::from(message.line),
+            severity,
+            fixable: message.fixable,
+            doc_url: message.doc_url.clone(),
+        });
+    }
+    Ok(checked)
 }

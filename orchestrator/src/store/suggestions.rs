@@ -3,9 +3,10 @@
 
 use super::{Transaction, now, rows};
 use crate::convert;
+use crate::domain::Finding;
 use crate::domain::Suggestion;
 use crate::error::{OrchestratorError, Result};
-use crate::suggestions::{Finding, SuggestionFilter};
+use crate::suggestions::SuggestionFilter;
 use chiffon_entity::{SuggestionCategory, SuggestionStatus, suggestion};
 use chiffon_proto::v1 as pb;
 use sea_orm::sea_query::Expr;
@@ -70,7 +71,7 @@ pub(crate) async fn page(
 pub(crate) async fn replace_findings(
     txn: &Transaction,
     agent_id: &str,
-    findings: &[Finding<'_>],
+    findings: &[Finding],
 ) -> Result<u64> {
     let now = now();
     let known: HashMap<String, suggestion::Model> = suggestion::Entity::find()
@@ -147,26 +148,25 @@ pub(crate) async fn replace_findings(
 
 /// A new open row for `finding` of `agent_id`, seen at `now`.
 fn new_row(
-    finding: &Finding<'_>,
+    finding: &Finding,
     agent_id: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> suggestion::ActiveModel {
-    let message = finding.message;
     suggestion::ActiveModel {
         id: Set(Uuid::now_v7()),
         suggestion_id: Set(convert::suggestion_id(agent_id, &finding.finding_id)),
         agent_id: Set(agent_id.to_owned()),
         finding_id: Set(finding.finding_id.clone()),
-        rule: Set(message.rule.trim().to_owned()),
+        rule: Set(finding.rule.clone()),
         category: Set(finding.category.into()),
-        title: Set(message.title.clone()),
-        reason: Set(message.reason.clone()),
-        details: Set(message.details.clone()),
-        path: Set(message.path.trim().to_owned()),
-        line: Set(i64::from(message.line)),
+        title: Set(finding.title.clone()),
+        reason: Set(finding.reason.clone()),
+        details: Set(finding.details.clone()),
+        path: Set(finding.path.clone()),
+        line: Set(finding.line),
         severity: Set(finding.severity.into()),
-        fixable: Set(message.fixable),
-        doc_url: Set(message.doc_url.clone()),
+        fixable: Set(finding.fixable),
+        doc_url: Set(finding.doc_url.clone()),
         status: Set(SuggestionStatus::Open),
         request_id: Set(None),
         commit: Set(None),
