@@ -234,20 +234,20 @@ pub fn suggestion(row: &Suggestion) -> Result<pb::Suggestion> {
     Ok(pb::Suggestion {
         suggestion_id: row.suggestion_id.clone(),
         agent_id: row.agent_id.clone(),
-        rule: row.rule.clone(),
-        category: suggestion_category(row.category) as i32,
-        title: row.title.clone(),
-        reason: row.reason.clone(),
-        details: row.details.clone(),
-        path: row.path.clone(),
-        line: u32::try_from(row.line)
-            .map_err(|_| OrchestratorError::corrupt("suggestion line", row.line))?,
-        severity: match row.severity {
+        rule: row.finding.rule.clone(),
+        category: suggestion_category(row.finding.category) as i32,
+        title: row.finding.title.clone(),
+        reason: row.finding.reason.clone(),
+        details: row.finding.details.clone(),
+        path: row.finding.path.clone(),
+        line: u32::try_from(row.finding.line)
+            .map_err(|_| OrchestratorError::corrupt("suggestion line", row.finding.line))?,
+        severity: match row.finding.severity {
             domain::SuggestionSeverity::Error => pb::SuggestionSeverity::Error,
             domain::SuggestionSeverity::Warning => pb::SuggestionSeverity::Warning,
         } as i32,
-        fixable: row.fixable,
-        doc_url: row.doc_url.clone(),
+        fixable: row.finding.fixable,
+        doc_url: row.finding.doc_url.clone(),
         status: suggestion_status(row.status) as i32,
         request_id: row.request_id.map(|id| id.to_string()).unwrap_or_default(),
         commit: row.commit.clone().map(Into::into),

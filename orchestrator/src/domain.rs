@@ -261,25 +261,15 @@ pub enum SuggestionSeverity {
     Warning,
 }
 
-/// An ansible-lint finding an agent reported about its repository.
+/// An ansible-lint finding an agent reported about its repository, and what became of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Suggestion {
     pub id: Uuid,
     /// The id the API shows: `<agent id>:<finding id>`.
     pub suggestion_id: String,
     pub agent_id: String,
-    /// The id the agent gave the finding, the same on every lint.
-    pub finding_id: String,
-    pub rule: String,
-    pub category: SuggestionCategory,
-    pub title: String,
-    pub reason: String,
-    pub details: String,
-    pub path: String,
-    pub line: i64,
-    pub severity: SuggestionSeverity,
-    pub fixable: bool,
-    pub doc_url: String,
+    /// What the latest lint reported.
+    pub finding: Finding,
     pub status: SuggestionStatus,
     /// The request applying its fix.
     pub request_id: Option<Uuid>,

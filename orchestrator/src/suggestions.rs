@@ -26,15 +26,15 @@ pub struct SuggestionFilter {
 /// to do instead.
 pub(crate) fn check_acceptable(row: &Suggestion) -> Result<()> {
     let id = &row.suggestion_id;
-    if !row.fixable {
-        let docs = match row.doc_url.as_str() {
+    if !row.finding.fixable {
+        let docs = match row.finding.doc_url.as_str() {
             "" => String::new(),
             url => format!(" (see {url})"),
         };
         return Err(OrchestratorError::FailedPrecondition(format!(
             "suggestion {id} cannot be fixed automatically: ansible-lint has no fix for {}; \
              change {} by hand{docs}",
-            row.rule, row.path
+            row.finding.rule, row.finding.path
         )));
     }
     let request = row
@@ -60,17 +60,17 @@ pub(crate) fn check_acceptable(row: &Suggestion) -> Result<()> {
 
 /// The one-step plan that commits the fix for `row` on a new branch.
 pub(crate) fn fix_plan(text: &str, row: &Suggestion) -> PlanDraft {
-    let location = match row.line {
-        0 => row.path.clone(),
-        line => format!("{}:{line}", row.path),
+    let location = match row.finding.line {
+        0 => row.finding.path.clone(),
+        line => format!("{}:{line}", row.finding.path),
     };
     let step = StepDraft {
         position: 1,
-        title: format!("Fix {} in {}", row.rule, row.path),
+        title: format!("Fix {} in {}", row.finding.rule, row.finding.path),
         rationale: format!(
             "accepted suggestion {}: {} at {location}. {} The agent runs ansible-lint --fix on \
              the file and commits the change on a new branch; nothing runs on any host",
-            row.suggestion_id, row.title, row.reason
+            row.suggestion_id, row.finding.title, row.finding.reason
         ),
         playbook: None,
         depends_on: Vec::new(),

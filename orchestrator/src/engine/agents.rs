@@ -276,7 +276,7 @@ impl Orchestrator {
                 let row = store::suggestions::find(self.db(), &suggestion_id).await?;
                 // The agent names its branch and checks the finding by the id it reported.
                 let suggestion = pb::Suggestion {
-                    suggestion_id: row.finding_id.clone(),
+                    suggestion_id: row.finding.finding_id.clone(),
                     ..convert::suggestion(&row)?
                 };
                 Action::ApplySuggestion(Box::new(pb::ApplySuggestion {

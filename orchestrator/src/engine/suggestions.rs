@@ -58,7 +58,7 @@ impl Orchestrator {
         }
         let text = format!(
             "Apply the ansible-lint fix for {} in {}",
-            found.rule, found.path
+            found.finding.rule, found.finding.path
         );
         let origin = RequestOrigin {
             suggestion_id: Some(found.suggestion_id.clone()),

@@ -1,7 +1,7 @@
 //! Rows into domain values and back: statuses between the entities' enums and the domain's, and
 //! the JSON columns of requests and steps decoded into typed fields.
 
-use crate::domain::{self, Agent, PlanRevision, Request, Step, Suggestion};
+use crate::domain::{self, Agent, Finding, PlanRevision, Request, Step, Suggestion};
 use crate::error::{OrchestratorError, Result};
 use crate::planner::TemplateSpec;
 use chiffon_entity::{self as row, agent, plan, request, step, suggestion};
@@ -171,17 +171,19 @@ pub(crate) fn suggestion(row: suggestion::Model) -> Result<Suggestion> {
         id: row.id,
         suggestion_id: row.suggestion_id,
         agent_id: row.agent_id,
-        finding_id: row.finding_id,
-        rule: row.rule,
-        category: row.category.into(),
-        title: row.title,
-        reason: row.reason,
-        details: row.details,
-        path: row.path,
-        line: row.line,
-        severity: row.severity.into(),
-        fixable: row.fixable,
-        doc_url: row.doc_url,
+        finding: Finding {
+            finding_id: row.finding_id,
+            rule: row.rule,
+            category: row.category.into(),
+            title: row.title,
+            reason: row.reason,
+            details: row.details,
+            path: row.path,
+            line: row.line,
+            severity: row.severity.into(),
+            fixable: row.fixable,
+            doc_url: row.doc_url,
+        },
         status: row.status.into(),
         request_id: row.request_id,
         error: row.error,
